@@ -1,0 +1,204 @@
+"""Runs student code and records what it returns, as plain data / 运行学生代码并以纯数据记录结果.
+
+This module runs INSIDE the sandbox, next to untrusted code, so it decides nothing: it calls
+the student's functions on inputs the judge wrote, and writes back arrays (``.npz``, no
+pickles) and JSON. It imports only the standard library, NumPy, torch and IPython, so the
+sandbox can run it as a lone file: ``python -I harness.py JOB_DIR``.
+
+The visible in-notebook check imports the same functions, so there is one code path for
+"call the function and record the result".
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+MESSAGE_LIMIT = 300
+
+
+class OpRecorder(TorchDispatchMode):
+    """Records the name of every aten operator torch dispatches (what actually executes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops: set[str] = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.add(func.overloadpacket.__name__)
+        return func(*args, **(kwargs or {}))
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    dtype = getattr(torch, name.removeprefix("torch."), None)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"unknown dtype {name!r}")
+    return dtype
+
+
+def decode_arg(spec, arrays, device: str):
+    """Turn one wire argument into the object the student's function receives."""
+    kind = spec["kind"]
+    if kind == "tensor":
+        t = torch.from_numpy(np.array(arrays[spec["key"]])).to(torch_dtype(spec["dtype"]))
+        t = t.to(device)
+        if spec.get("transpose"):
+            t = t.T.contiguous().T  # same values, transposed strides: a non-contiguous view
+        return t.requires_grad_(spec.get("requires_grad", False))
+    if kind == "array":
+        return np.array(arrays[spec["key"]])
+    if kind == "dtype":
+        return torch_dtype(spec["name"])
+    if kind == "device":
+        return torch.device(device)
+    if kind == "value":
+        return spec["value"]
+    raise ValueError(f"unknown argument kind {kind!r}")
+
+
+def decode_call(case, arrays):
+    args = [decode_arg(a, arrays, case["device"]) for a in case["args"]]
+    kwargs = {k: decode_arg(a, arrays, case["device"]) for k, a in case["kwargs"].items()}
+    return args, kwargs
+
+
+def _short(text) -> str:
+    lines = str(text).strip().splitlines() or [""]
+    return lines[0][:MESSAGE_LIMIT]
+
+
+def encode_result(obj, arrays: dict, key: str, depth: int = 0) -> dict:
+    """Describe a returned object as JSON plus arrays; never keeps a live object."""
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach()
+        data = t.cpu()
+        if data.dtype == torch.bfloat16 or "float8" in str(data.dtype):
+            data = data.float()  # no NumPy dtype for these
+        arrays[key] = data.resolve_conj().resolve_neg().numpy().copy()  # a snapshot, not a view
+        return {"kind": "tensor", "key": key, "dtype": str(obj.dtype), "shape": list(obj.shape),
+                "device": obj.device.type, "requires_grad": bool(obj.requires_grad),
+                "type": type(obj).__name__}
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.hasobject:
+            return {"kind": "other", "type": "ndarray[object]"}
+        arrays[key] = obj.copy()
+        return {"kind": "ndarray", "key": key, "dtype": str(obj.dtype), "shape": list(obj.shape)}
+    if obj is None or type(obj) in (bool, int, float, str):
+        value = obj if not isinstance(obj, str) else obj[:MESSAGE_LIMIT]
+        if type(obj) is int and abs(obj) > 2**62:
+            value = float(obj)
+        return {"kind": "value", "type": type(obj).__name__, "value": value}
+    if isinstance(obj, torch.device):
+        return {"kind": "device", "type": type(obj).__name__, "value": str(obj)}
+    if isinstance(obj, torch.dtype):
+        return {"kind": "dtype", "value": str(obj)}
+    if type(obj) in (tuple, list) and depth < 3 and len(obj) <= 64:
+        items = [encode_result(x, arrays, f"{key}_{i}", depth + 1) for i, x in enumerate(obj)]
+        return {"kind": type(obj).__name__, "items": items}
+    return {"kind": "other", "type": type(obj).__name__}
+
+
+def _mutate_first_input(args) -> None:
+    for a in args:
+        if isinstance(a, (np.ndarray, torch.Tensor)):
+            with torch.no_grad():
+                a += 1
+            return
+
+
+def run_case(fn, case, arrays_in, arrays_out: dict, key: str) -> dict:
+    """Call ``fn`` on one case; return its record (results go into ``arrays_out``)."""
+    args, kwargs = decode_call(case, arrays_in)
+    recorder = OpRecorder()
+    try:
+        with recorder:
+            result = fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - any student error becomes data
+        return {"result": {"kind": "error", "type": type(exc).__name__, "message": _short(exc)},
+                "ops": sorted(recorder.ops)}
+    record = {"result": encode_result(result, arrays_out, key), "ops": sorted(recorder.ops)}
+    if case.get("probe") == "mutate_input":
+        _mutate_first_input(args)
+        record["after_mutation"] = encode_result(result, arrays_out, key + "_after")
+    return record
+
+
+# ---------------------------------------------------------------- the sandboxed process
+
+def _atomic_write_json(path: Path, data) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def _touch(path: Path) -> None:
+    path.write_text("")
+
+
+def _stub_checker() -> None:
+    """Let ``from autograder.check import Checker`` work in the sandbox, doing nothing."""
+    import types
+
+    package, module = types.ModuleType("autograder"), types.ModuleType("autograder.check")
+    module.Checker = lambda *a, **k: (lambda *a, **k: None)
+    package.check = module
+    sys.modules.setdefault("autograder", package)
+    sys.modules.setdefault("autograder.check", module)
+
+
+def run_cells(cells, skip, progress: Path):
+    """Run the notebook's non-test code cells in order, like a kernel would."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    _stub_checker()
+    shell = InteractiveShell.instance(colors="nocolor")
+    errors = []
+    for cell in cells:
+        if cell["index"] in skip:
+            continue
+        _touch(progress / f"cell_{cell['index']}")
+        result = shell.run_cell(cell["source"], store_history=False)
+        err = result.error_in_exec or result.error_before_exec
+        if err is not None:
+            errors.append({"cell": cell["index"], "type": type(err).__name__, "message": _short(err)})
+        _touch(progress / f"cell_{cell['index']}.done")
+    return shell.user_ns, errors
+
+
+def run_problem(problem, namespace, arrays_in, out_dir: Path) -> None:
+    name = problem["function"]
+    fn = namespace.get(name)
+    arrays_out: dict = {}
+    if not callable(fn):
+        records = [{"result": {"kind": "missing"}, "ops": []} for _ in problem["cases"]]
+    else:
+        records = [run_case(fn, case, arrays_in, arrays_out, f"c{i}")
+                   for i, case in enumerate(problem["cases"])]
+    np.savez(out_dir / f"{name}.tmp.npz", **arrays_out)
+    os.replace(out_dir / f"{name}.tmp.npz", out_dir / f"{name}.npz")
+    _atomic_write_json(out_dir / f"{name}.json", {"cases": records})
+
+
+def main(job_dir: str) -> None:
+    job_dir = Path(job_dir)
+    job = json.loads((job_dir / "job.json").read_text())
+    progress = job_dir / "progress"
+    results = job_dir / "results"
+    with np.load(job_dir / "inputs.npz", allow_pickle=False) as npz:
+        arrays_in = {k: npz[k] for k in npz.files}
+    namespace, errors = run_cells(job["cells"], set(job.get("skip_cells", [])), progress)
+    _atomic_write_json(job_dir / f"cell_errors_{os.getpid()}.json", errors)
+    for problem in job["problems"]:
+        _touch(progress / f"problem_{problem['function']}")
+        run_problem(problem, namespace, arrays_in, results)
+    sys.stdout.flush()
+    os._exit(0)  # skip student atexit handlers and lingering threads
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,221 @@
+"""The trusted judge / 可信评判: compares recorded results with torch. Never runs student code.
+
+It makes the inputs (from the specs), computes the torch reference itself, and reads back
+only JSON and ``.npz`` arrays (``allow_pickle=False``) that the harness wrote.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from autograder import harness
+from autograder.specs import TOLERANCES, Array, Case, Device, Dtype, Problem, Tensor
+
+
+@dataclass(frozen=True)
+class Msg:
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"{self.zh} / {self.en}"
+
+
+@dataclass
+class CaseResult:
+    name: str
+    device: str
+    passed: bool
+    message: Msg | None = None
+
+
+@dataclass
+class ProblemResult:
+    function: str
+    points: float
+    score: float
+    status: str  # ok, wrong, forbidden, missing, timeout, crashed, unreadable
+    cases: list[CaseResult] = field(default_factory=list)
+    note: Msg | None = None
+
+
+STATUS_TEXT = {
+    "ok": Msg("通过", "passed"),
+    "wrong": Msg("结果不正确", "wrong result"),
+    "forbidden": Msg("调用了被禁止的 torch 实现", "used a forbidden torch implementation"),
+    "missing": Msg("没有找到这个函数", "function not found"),
+    "timeout": Msg("超时", "timed out"),
+    "crashed": Msg("进程崩溃或退出", "process crashed or exited"),
+    "unreadable": Msg("无法读取", "unreadable"),
+}
+
+
+# ------------------------------------------------------------------ inputs on the wire
+
+def encode_arg(arg, arrays: dict, key: str) -> dict:
+    if isinstance(arg, Tensor):
+        arrays[key] = np.asarray(arg.data)
+        return {"kind": "tensor", "key": key, "dtype": str(arg.dtype).removeprefix("torch."),
+                "requires_grad": arg.requires_grad, "transpose": arg.transpose}
+    if isinstance(arg, Array):
+        arrays[key] = np.asarray(arg.data)
+        return {"kind": "array", "key": key}
+    if isinstance(arg, Dtype):
+        return {"kind": "dtype", "name": str(arg.dtype).removeprefix("torch.")}
+    if isinstance(arg, Device):
+        return {"kind": "device"}
+    if arg is None or isinstance(arg, (bool, int, float, str)):
+        return {"kind": "value", "value": arg}
+    raise TypeError(f"cannot send {type(arg).__name__} to the sandbox")
+
+
+def expand_cases(problem: Problem, devices: list[str], hidden: bool = True) -> list[tuple[Case, str]]:
+    """Every (case, device) pair to run: per-device cases run on each available device."""
+    cases = [c for c in problem.cases if hidden or c.visible]
+    return [(c, d) for c in cases for d in (devices if c.per_device else ["cpu"])]
+
+
+def encode_cases(problem: Problem, runs, arrays: dict) -> list[dict]:
+    wire = []
+    for i, (case, device) in enumerate(runs):
+        prefix = f"{problem.function}_{i}"
+        wire.append({
+            "name": case.name, "device": device, "probe": case.probe,
+            "args": [encode_arg(a, arrays, f"{prefix}_a{j}") for j, a in enumerate(case.args)],
+            "kwargs": {k: encode_arg(a, arrays, f"{prefix}_k{k}") for k, a in case.kwargs.items()},
+        })
+    return wire
+
+
+@dataclass
+class Plan:
+    """A problem's runs, their inputs on the wire, and the trusted expected records."""
+    problem: Problem
+    runs: list[tuple[Case, str]]
+    wire: list[dict]
+    expected: list[dict]
+    expected_arrays: dict
+
+    def score(self, records: list[dict], got_arrays) -> "ProblemResult":
+        return score_problem(self.problem, self.runs, self.expected, self.expected_arrays,
+                             records, got_arrays)
+
+
+def plan(problem: Problem, arrays: dict, devices: list[str], hidden: bool = True) -> Plan:
+    """Encode the inputs into ``arrays`` and run the torch reference (trusted code) on them."""
+    runs = expand_cases(problem, devices, hidden)
+    wire = encode_cases(problem, runs, arrays)
+    out: dict = {}
+    expected = [harness.run_case(problem.reference, w, arrays, out, f"e{i}") for i, w in enumerate(wire)]
+    return Plan(problem, runs, wire, expected, out)
+
+
+# ------------------------------------------------------------------ comparison
+
+def _tolerance(dtype_name: str) -> tuple[float, float]:
+    return TOLERANCES.get(harness.torch_dtype(dtype_name), (0.0, 0.0))
+
+
+def _values_match(expected: np.ndarray, got: np.ndarray, dtype_name: str, offset: int = 0) -> bool:
+    rtol, atol = _tolerance(dtype_name)
+    try:
+        e = torch.from_numpy(np.array(expected)).double() + offset
+        g = torch.from_numpy(np.array(got)).double()
+        torch.testing.assert_close(g, e, rtol=rtol, atol=atol, equal_nan=True)
+        return True
+    except (AssertionError, TypeError, ValueError, RuntimeError):
+        return False
+
+
+def describe(rec: dict) -> str:
+    kind = rec.get("kind")
+    if kind in ("tensor", "ndarray"):
+        return f"{rec.get('type', 'ndarray')}(dtype={rec.get('dtype')}, shape={tuple(rec.get('shape', ()))})"
+    if kind in ("value", "device"):
+        return rec.get("type", kind)
+    return str(rec.get("type", kind))
+
+
+def compare(exp: dict, exp_arrays, got: dict, got_arrays, offset: int = 0) -> Msg | None:
+    """None when ``got`` matches ``exp``; otherwise what differs, without the expected values."""
+    kind = got.get("kind")
+    if kind == "error":
+        return Msg(f"函数抛出了 {got.get('type')}：{got.get('message')}",
+                   f"the function raised {got.get('type')}: {got.get('message')}")
+    if kind == "missing":
+        return Msg("没有找到这个函数（名字改了吗？）", "function not found (was it renamed?)")
+    if kind != exp["kind"] or got.get("type") != exp.get("type"):
+        return Msg(f"返回类型应为 {describe(exp)}，实际为 {describe(got)}",
+                   f"expected a {describe(exp)}, got {describe(got)}")
+    if kind in ("tuple", "list"):
+        if len(got["items"]) != len(exp["items"]):
+            return Msg(f"应返回 {len(exp['items'])} 个元素，实际 {len(got['items'])} 个",
+                       f"expected {len(exp['items'])} items, got {len(got['items'])}")
+        for i, (e, g) in enumerate(zip(exp["items"], got["items"])):
+            msg = compare(e, exp_arrays, g, got_arrays, offset)
+            if msg:
+                return Msg(f"第 {i} 个元素：{msg.zh}", f"item {i}: {msg.en}")
+        return None
+    if kind in ("tensor", "ndarray"):
+        for attr, zh in (("dtype", "数据类型"), ("shape", "形状"), ("device", "设备")):
+            if got.get(attr) != exp.get(attr):
+                e, g = exp.get(attr), got.get(attr)
+                if attr == "shape":
+                    e, g = tuple(e), tuple(g)
+                return Msg(f"{zh}（{attr}）应为 {e}，实际为 {g}", f"{attr} differs: expected {e}, got {g}")
+        try:
+            g = got_arrays[got["key"]]
+        except (KeyError, ValueError):
+            return Msg("结果数据缺失", "result data is missing")
+        if g.shape != tuple(exp["shape"]) or not _values_match(exp_arrays[exp["key"]], g, exp["dtype"], offset):
+            return Msg("数值与参考实现不一致（形状、类型都对）",
+                       "values differ from the reference (shape and dtype are right)")
+        return None
+    if kind in ("value", "device", "dtype"):
+        e, g = exp.get("value"), got.get("value")
+        same = (abs(e - g) <= 1e-12 * max(1.0, abs(e))) if isinstance(e, float) and isinstance(g, float) else e == g
+        return None if same else Msg("返回值与参考实现不一致", "the returned value differs from the reference")
+    return Msg(f"无法比较类型 {describe(got)}", f"cannot compare a {describe(got)}")
+
+
+def judge_case(problem: Problem, exp: dict, exp_arrays, got: dict, got_arrays) -> Msg | None:
+    used = sorted(set(got.get("ops", [])) & set(problem.forbidden))
+    if used:
+        names = ", ".join(f"aten::{op}" for op in used)
+        return Msg(f"调用了 torch 自带的实现（{names}），本题要求自己实现，此项不得分",
+                   f"calls torch's own implementation ({names}); this problem asks you to write it yourself, so it earns no points")
+    msg = compare(exp["result"], exp_arrays, got.get("result", {}), got_arrays)
+    if msg or "after_mutation" not in exp:
+        return msg
+    after = got.get("after_mutation", {})
+    if problem.expect_shared:
+        if compare(exp["result"], exp_arrays, after, got_arrays, offset=1):
+            return Msg("结果没有与输入共享内存：修改输入后，结果没有随之改变",
+                       "the result does not share memory with the input: changing the input did not change it")
+    elif compare(exp["result"], exp_arrays, after, got_arrays):
+        return Msg("结果与输入共享了内存：修改输入后，结果也跟着变了",
+                   "the result shares memory with the input: changing the input changed it too")
+    return None
+
+
+def score_problem(problem: Problem, runs, expected, exp_arrays, records, got_arrays) -> ProblemResult:
+    cases, forbidden = [], False
+    for (case, device), exp, got in zip(runs, expected, records):
+        msg = judge_case(problem, exp, exp_arrays, got, got_arrays)
+        forbidden |= bool(msg and "aten::" in msg.en)
+        cases.append(CaseResult(case.name, device, msg is None, msg))
+    passed = sum(c.passed for c in cases)
+    score = round(problem.points * passed / max(len(cases), 1), 4)
+    if passed == len(cases):
+        status = "ok"
+    elif all(r.get("result", {}).get("kind") == "missing" for r in records):
+        status = "missing"
+    else:
+        status = "forbidden" if forbidden else "wrong"
+    return ProblemResult(problem.function, problem.points, score, status, cases)
+
+
+def failed_problem(problem: Problem, status: str, note: Msg) -> ProblemResult:
+    return ProblemResult(problem.function, problem.points, 0.0, status, [], note)

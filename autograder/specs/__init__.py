@@ -1,0 +1,111 @@
+"""Graded checks as data / 以数据描述的评分检查.
+
+A :class:`Problem` says which student function is graded, on which inputs (:class:`Case`),
+against which torch reference, with which tolerance, for how many points, and which torch
+operators it must not reach. The same spec drives the student's visible check
+(:mod:`autograder.check`), hidden grading (:mod:`autograder.judge`) and the unit tests.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+# Tolerances per dtype: (rtol, atol). Exact for integers and bool.
+TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
+    torch.float16: (1e-3, 1e-3),
+    torch.bfloat16: (1.6e-2, 1e-2),
+    torch.float32: (1.3e-6, 1e-5),
+    torch.float64: (1e-10, 1e-12),
+}
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A tensor argument: `data` is made on CPU, then moved to the case's device."""
+    data: np.ndarray
+    dtype: torch.dtype
+    requires_grad: bool = False
+    transpose: bool = False  # pass `x.T` (a non-contiguous view) instead of x
+
+
+@dataclass(frozen=True)
+class Array:
+    """A NumPy array argument (passed as is, never moved to a device)."""
+    data: np.ndarray
+
+
+@dataclass(frozen=True)
+class Dtype:
+    dtype: torch.dtype
+
+
+@dataclass(frozen=True)
+class Device:
+    """The case's device (``cpu`` or ``cuda``) as a ``torch.device``."""
+
+
+Arg = Any  # Tensor | Array | Dtype | Device | bool | int | float | str | None
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of the student's function.
+
+    probe:  None, or "mutate_input": after the call, add 1 in place to the first
+            array/tensor argument and read the result again (proves memory sharing).
+    """
+    name: str
+    args: tuple[Arg, ...] = ()
+    kwargs: dict[str, Arg] = field(default_factory=dict)
+    visible: bool = False
+    per_device: bool = True
+    probe: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A graded function.
+
+    reference(*args, **kwargs) computes what a correct answer returns, on the same inputs.
+    expect_shared: for probe cases, whether the answer must share memory with the input.
+    forbidden: aten operator names (``"linspace"``) the student's code must not reach.
+    """
+    function: str
+    title_zh: str
+    title_en: str
+    points: float
+    reference: Callable[..., Any]
+    cases: tuple[Case, ...]
+    forbidden: tuple[str, ...] = ()
+    expect_shared: bool | None = None
+
+    @property
+    def grade_id(self) -> str:
+        return f"test_{self.function}"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    problems: tuple[Problem, ...]
+
+    def problem(self, key: str) -> Problem:
+        for p in self.problems:
+            if key in (p.function, p.grade_id):
+                return p
+        raise KeyError(f"{self.name} has no problem {key!r}")
+
+
+def load(assignment: str) -> Assignment:
+    """The spec of an assignment, e.g. ``load("a01_tensors")``."""
+    module = importlib.import_module(f"autograder.specs.{assignment}")
+    return module.ASSIGNMENT
+
+
+def devices() -> list[str]:
+    """Every device this machine can grade on: CPU always, CUDA when present."""
+    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
