@@ -27,17 +27,23 @@ class Checker:
         except KeyError:
             raise CheckFailed(f"本作业没有名为 {name!r} 的题目，请不要修改函数名 / "
                               f"this assignment has no problem called {name!r}; keep the function names") from None
-        arrays: dict = {}
-        plan = judge.plan(problem, arrays, specs.devices(), hidden)
-        got: dict = {}
-        records = [harness.run_case(fn, w, arrays, got, f"g{i}") for i, w in enumerate(plan.wire)]
-        result = plan.score(records, got)
+        result = evaluate(problem, fn, hidden)
         print(format_result(problem, result))
         if result.status != "ok":
             failed = sum(not c.passed for c in result.cases)
             raise CheckFailed(f"{problem.function}: {failed}/{len(result.cases)} 个测试未通过 / "
                               f"{failed} of {len(result.cases)} checks failed")
         return result
+
+
+def evaluate(problem: specs.Problem, fn, hidden: bool = True) -> judge.ProblemResult:
+    """Run ``fn`` on the problem's cases in this process and judge it (no sandbox: for the
+    student's own check and for tests of trusted code such as the answer key)."""
+    arrays: dict = {}
+    plan = judge.plan(problem, arrays, specs.devices(), hidden)
+    got: dict = {}
+    records = [harness.run_case(fn, w, arrays, got, f"g{i}") for i, w in enumerate(plan.wire)]
+    return plan.score(records, got)
 
 
 def format_result(problem: specs.Problem, result: judge.ProblemResult) -> str:

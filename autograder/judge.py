@@ -46,6 +46,7 @@ STATUS_TEXT = {
     "wrong": Msg("结果不正确", "wrong result"),
     "forbidden": Msg("调用了被禁止的 torch 实现", "used a forbidden torch implementation"),
     "missing": Msg("没有找到这个函数", "function not found"),
+    "unanswered": Msg("还没有作答", "not answered yet"),
     "timeout": Msg("超时", "timed out"),
     "crashed": Msg("进程崩溃或退出", "process crashed or exited"),
     "unreadable": Msg("无法读取", "unreadable"),
@@ -212,6 +213,8 @@ def score_problem(problem: Problem, runs, expected, exp_arrays, records, got_arr
         status = "ok"
     elif all(r.get("result", {}).get("kind") == "missing" for r in records):
         status = "missing"
+    elif all(r.get("result", {}).get("type") == "NotImplementedError" for r in records):
+        status = "unanswered"
     else:
         status = "forbidden" if forbidden else "wrong"
     return ProblemResult(problem.function, problem.points, score, status, cases)

@@ -1,0 +1,231 @@
+"""The instructor's pipeline on nbgrader / 基于 nbgrader 的教师流程: release, grade, feedback, export.
+
+Every step goes through nbgrader's own API and gradebook; what we add is per-student failure
+handling (a broken submission gets a clear bilingual reason and zeros, the batch goes on, no
+stale score survives), progress bars, a summary table, a grades CSV and a plot.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import json
+import os
+import sys
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbformat.reader import NotJSONError
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+from sqlalchemy.exc import SAWarning
+from traitlets.config.loader import PyFileConfigLoader
+
+from autograder.judge import Msg
+
+console = Console()
+warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's gradebook is noisy, not wrong
+
+
+@dataclass
+class Outcome:
+    student: str
+    ok: bool
+    reason: Msg | None = None
+
+
+class Course:
+    """A course root holding ``nbgrader_config.py``; nbgrader runs with it as working directory."""
+
+    def __init__(self, root: Path):
+        # nbgrader runs `alembic` and `jupyter` by name: make our environment's scripts findable
+        scripts = str(Path(sys.executable).parent)
+        if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+        self.root = Path(root).resolve()
+        self.config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        self.coursedir = CourseDirectory(config=self.config)
+        self.api = NbGraderAPI(coursedir=self.coursedir, config=self.config)
+
+    @contextmanager
+    def here(self):
+        old = os.getcwd()
+        os.chdir(self.root)
+        try:
+            yield
+        finally:
+            os.chdir(old)
+
+    def gradebook(self) -> Gradebook:
+        return Gradebook(self.coursedir.db_url, self.coursedir.course_id)
+
+    def notebook_names(self, assignment: str) -> list[str]:
+        return sorted(p.stem for p in (self.root / "source" / assignment).glob("*.ipynb"))
+
+    def submitted(self, assignment: str) -> list[str]:
+        base = self.root / "submitted"
+        return sorted(p.parent.name for p in base.glob(f"*/{assignment}") if p.is_dir())
+
+    # ------------------------------------------------------------------ steps
+
+    def release(self, assignment: str) -> Path:
+        with self.here(), self.gradebook() as gb:
+            gb.update_or_create_assignment(assignment)
+        with self.here():
+            result = self.api.generate_assignment(assignment, force=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader generate_assignment failed / 生成作业失败:\n{result['log']}")
+        return self.root / "release" / assignment
+
+    def grade(self, assignment: str, students: list[str] | None = None) -> list[Outcome]:
+        students = students if students is not None else self.submitted(assignment)
+        outcomes = []
+        for student in track(students, description=f"autograde {assignment}", console=console):
+            outcomes.append(self._grade_one(assignment, student))
+        return outcomes
+
+    def _grade_one(self, assignment: str, student: str) -> Outcome:
+        with self.here(), self.gradebook() as gb:
+            gb.update_or_create_student(student)
+        problem = self.unreadable_reason(assignment, student)
+        if problem is None:
+            with self.here():
+                result = self.api.autograde(assignment, student, force=True, create=True)
+            if result["success"]:
+                return Outcome(student, True)
+            problem = Msg("自动评分出错，本次提交记为 0 分，请联系老师",
+                          "autograding failed; this submission is recorded as zero, please contact your instructor")
+            console.print(f"[red]{student}[/red]: {result.get('error') or ''}".rstrip())
+        self._record_failure(assignment, student, problem)
+        return Outcome(student, False, problem)
+
+    def unreadable_reason(self, assignment: str, student: str) -> Msg | None:
+        """Why the submission cannot be graded at all, or None when it can."""
+        folder = self.root / "submitted" / student / assignment
+        for name in self.notebook_names(assignment):
+            path = folder / f"{name}.ipynb"
+            if not path.exists():
+                return Msg(f"没有找到 {name}.ipynb（文件名改了或没有提交？）",
+                           f"{name}.ipynb is missing (renamed, or not submitted?)")
+            try:
+                nb = nbformat.read(str(path), as_version=4)
+                nbformat.validate(nb)
+            except UnicodeDecodeError:
+                return Msg(f"{name}.ipynb 不是 UTF-8 编码，无法读取", f"{name}.ipynb is not UTF-8 and cannot be read")
+            except (ValueError, nbformat.ValidationError) as exc:
+                kind = "JSON" if isinstance(exc, NotJSONError) else "notebook"
+                return Msg(f"{name}.ipynb 不是合法的 {kind} 文件，无法读取", f"{name}.ipynb is not a valid {kind} file and cannot be read")
+        return None
+
+    def _record_failure(self, assignment: str, student: str, reason: Msg) -> None:
+        """Zero every grade of this submission in one transaction, so no old score looks current."""
+        with self.here(), self.gradebook() as gb:
+            submission = gb.update_or_create_submission(assignment, student)
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    grade.auto_score = 0.0
+                    grade.needs_manual_grade = False
+            gb.db.commit()
+        for name in self.notebook_names(assignment):
+            path = self.root / "reports" / assignment / student / f"{name}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"assignment": assignment, "unreadable": {"zh": reason.zh, "en": reason.en}},
+                                       ensure_ascii=False), encoding="utf-8")
+            page = self.root / "feedback" / student / assignment / f"{name}.html"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(ERROR_PAGE.format(title=html.escape(name), zh=html.escape(reason.zh),
+                                              en=html.escape(reason.en)), encoding="utf-8")
+
+    def feedback(self, assignment: str, outcomes: list[Outcome]) -> None:
+        for o in track([o for o in outcomes if o.ok], description="feedback", console=console):
+            with self.here():
+                result = self.api.generate_feedback(assignment, o.student, force=True)
+            if not result["success"]:
+                console.print(f"[red]feedback failed for {o.student}[/red]: {result.get('error')}")
+
+    # ------------------------------------------------------------------ results
+
+    def scores(self, assignment: str) -> list[dict]:
+        """One row per student: total, max, and each test's score, read from the gradebook."""
+        rows = []
+        with self.here(), self.gradebook() as gb:
+            for student in sorted(s.id for s in gb.students):
+                try:
+                    sub = gb.find_submission(assignment, student)
+                except MissingEntry:
+                    continue
+                row = {"student": student, "assignment": assignment, "score": round(sub.score, 4),
+                       "max_score": sub.max_score}
+                for nb in sub.notebooks:
+                    for g in sorted(nb.grades, key=lambda g: g.name):
+                        row[g.name] = g.score
+                row["status"] = self.status(assignment, student)
+                rows.append(row)
+        return rows
+
+    def status(self, assignment: str, student: str) -> str:
+        statuses = []
+        for path in sorted((self.root / "reports" / assignment / student).glob("*.json")):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if "unreadable" in data:
+                return "unreadable: " + data["unreadable"]["en"]
+            statuses += [f"{p['function']}={p['status']}" for p in data["problems"] if p["status"] != "ok"]
+        return "; ".join(statuses) or "ok"
+
+    def export(self, assignment: str, out_dir: Path) -> tuple[Path, Path]:
+        rows = self.scores(assignment)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        csv_path = out_dir / f"grades_{assignment}.csv"
+        fields = list(dict.fromkeys(k for r in rows for k in r if k != "status")) + ["status"]
+        with open(csv_path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+        return csv_path, plot_scores(rows, out_dir / f"grades_{assignment}.png", assignment)
+
+    def summary(self, assignment: str) -> Table:
+        table = Table(title=f"{assignment}: 成绩汇总 / grade summary")
+        for col in ("student / 学生", "score / 得分", "max / 满分", "status / 状态"):
+            table.add_column(col)
+        for r in self.scores(assignment):
+            table.add_row(r["student"], f"{r['score']:g}", f"{r['max_score']:g}", r["status"])
+        return table
+
+
+def plot_scores(rows: list[dict], path: Path, assignment: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    names = [r["student"] for r in rows]
+    scores = [r["score"] for r in rows]
+    top = max([r["max_score"] for r in rows] or [1])
+    ax.bar(names, scores, color=["tab:green" if s == top else "tab:orange" if s > 0 else "tab:red" for s in scores])
+    ax.axhline(top, color="gray", linestyle="--", linewidth=1, label=f"max = {top:g}")
+    ax.set_ylim(0, top * 1.1)
+    ax.set_ylabel("score")
+    ax.set_title(f"{assignment}: scores per student")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+ERROR_PAGE = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{title}: 无法评分 / could not be graded</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto">
+<h1>{title}</h1>
+<p lang="zh">这份提交无法评分，记为 0 分：{zh}</p>
+<p lang="en">This submission could not be graded and is recorded as zero: {en}</p>
+<p>请修正后重新提交。 / Please fix it and submit again.</p>
+</body></html>
+"""

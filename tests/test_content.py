@@ -1,0 +1,109 @@
+"""Content rules: bilingual pairing, executed lessons, clean masters, consistent grade ids."""
+import re
+
+import pytest
+
+from autograder import specs
+from autograder.grade import is_test_cell
+from conftest import LESSONS, MASTERS, ROOT, load_json
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+ALL = LESSONS + MASTERS
+
+
+def tags(cell):
+    return [t for t in cell.get("metadata", {}).get("tags", []) if t in ("zh", "en")]
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.name)
+def test_every_prose_cell_has_its_twin(path):
+    """Is every markdown cell tagged zh or en, each zh directly followed by its en twin?"""
+    cells = load_json(path)["cells"]
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        assert len(tags(cell)) == 1, f"markdown cell {i} needs exactly one of the tags zh/en"
+        if tags(cell) == ["zh"]:
+            nxt = cells[i + 1] if i + 1 < len(cells) else {}
+            assert nxt.get("cell_type") == "markdown" and tags(nxt) == ["en"], f"zh cell {i} has no en twin after it"
+        else:
+            assert i > 0 and tags(cells[i - 1]) == ["zh"], f"en cell {i} has no zh twin before it"
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: p.name)
+def test_each_language_is_written_in_that_language(path):
+    """Is zh prose Chinese and en prose free of Chinese characters?"""
+    for i, cell in enumerate(load_json(path)["cells"]):
+        text = "".join(cell["source"])
+        if tags(cell) == ["zh"]:
+            assert CJK.search(text), f"zh cell {i} has no Chinese"
+        elif tags(cell) == ["en"]:
+            assert not CJK.search(text), f"en cell {i} contains Chinese"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lessons_ship_executed_without_errors(path):
+    """Does every lesson code cell have stored outputs from a run, and no errors or stderr?"""
+    for i, cell in enumerate(load_json(path)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        assert cell["execution_count"] is not None, f"code cell {i} was not executed"
+        for out in cell["outputs"]:
+            assert out["output_type"] != "error", f"code cell {i} stored an error"
+            assert not (out["output_type"] == "stream" and out["name"] == "stderr"), f"code cell {i} wrote to stderr"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lessons_are_seeded(path):
+    """Does each lesson seed torch before anything random?"""
+    code = "".join("".join(c["source"]) for c in load_json(path)["cells"] if c["cell_type"] == "code")
+    assert "torch.manual_seed(" in code
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=lambda p: p.name)
+def test_master_notebooks_have_no_outputs(path):
+    """Are master notebooks stored clean (nbgrader generates the release from them)?"""
+    for i, cell in enumerate(load_json(path)["cells"]):
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, f"cell {i} has outputs"
+
+
+def test_grade_ids_are_unique_across_the_course():
+    """Is every nbgrader grade_id unique within its notebook and across assignments?"""
+    seen = {}
+    for path in MASTERS:
+        for cell in load_json(path)["cells"]:
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if gid is None:
+                continue
+            key = gid if gid.startswith(("test_", "sol_")) else f"{path.parent.name}/{gid}"
+            assert key not in seen, f"{gid} in {path.name} also in {seen.get(key)}"
+            seen[key] = path.name
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=lambda p: p.name)
+def test_test_cells_match_the_specs(path):
+    """Does each graded test cell belong to a spec problem, with the spec's points, and vice versa?"""
+    assignment = specs.load(path.parent.name)
+    cells = load_json(path)["cells"]
+    graded = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
+              for c in cells if is_test_cell(c)}
+    assert graded == {p.grade_id: p.points for p in assignment.problems}
+    solutions = {c["metadata"]["nbgrader"]["grade_id"] for c in cells
+                 if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    assert solutions == {f"sol_{p.function}" for p in assignment.problems}
+
+
+def test_terminology_table_exists_and_is_bilingual():
+    """Is there a 术语对照 table the lessons can follow?"""
+    text = (ROOT / "course" / "TERMINOLOGY.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("|") and CJK.search(line)]
+    assert len(rows) >= 40
+    assert any("张量" in r and "tensor" in r.lower() for r in rows)
+
+
+def test_readme_course_map_links_every_lesson():
+    """Does the README's course map link every lesson notebook?"""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for path in LESSONS:
+        assert f"notebooks/{path.name}" in readme, path.name
