@@ -13,7 +13,8 @@ import nbformat
 
 from autograder import notebooks, samples
 
-PARTLY_WRONG = ("shared_from_numpy", "linspace", "nbytes")
+# problem -> which wrong variant (autograder.samples) the "partly wrong" student submits
+PARTLY_WRONG = {"shared_from_numpy": 0, "linspace": 0, "nbytes": 1}
 
 
 def fill(release_nb, answers: dict[str, str]):
@@ -30,10 +31,9 @@ def key_answers(master_path: Path) -> dict[str, str]:
     return notebooks.solutions_by_grade_id(notebooks.read(master_path))
 
 
-def wrong_answers(assignment: str, problems=PARTLY_WRONG) -> dict[str, str]:
+def wrong_answers(assignment: str, choice=PARTLY_WRONG) -> dict[str, str]:
     table = samples.wrong(assignment)
-    forbidden_first = {p: sorted(table[p], key=lambda w: w[1] != "forbidden")[0][0] for p in problems}
-    return {f"sol_{p}": src for p, src in forbidden_first.items()}
+    return {f"sol_{p}": table[p][i][0] for p, i in choice.items()}
 
 
 def make_submissions(course_root: Path, assignment: str) -> dict[str, str]:

@@ -1,0 +1,82 @@
+"""Does one bad problem cost only that problem, and does the sandbox hide what it should?"""
+import nbformat
+import pytest
+
+from autograder import sandbox, specs
+from autograder.demo import fill, key_answers
+from autograder.grade import grade_notebook
+from conftest import ROOT
+
+MASTER = ROOT / "course" / "source" / "a01_tensors" / "a01_tensors.ipynb"
+A01 = specs.load("a01_tensors")
+FAST = sandbox.Limits(cell_seconds=8, problem_seconds=8)
+BWRAP = any(m.startswith("bubblewrap") for m in sandbox.mechanisms())
+
+
+def submission(extra_cell: str | None = None, **answers: str):
+    nb = fill(nbformat.read(str(MASTER), as_version=4), {**key_answers(MASTER),
+                                                          **{f"sol_{k}": v for k, v in answers.items()}})
+    if extra_cell is not None:
+        nb.cells.insert(3, nbformat.v4.new_code_cell(extra_cell))
+    return nb
+
+
+def statuses(report):
+    return {p.function: p.status for p in report.problems}
+
+
+def test_key_submission_gets_full_marks_in_the_sandbox():
+    """Does the answer key, run in the sandbox, get every point?"""
+    report = grade_notebook(submission(), A01, FAST)
+    assert report.score == report.max_score == 10
+
+
+def test_endless_loop_and_exit_cost_only_their_problems():
+    """Do a hanging function and one calling os._exit cost only themselves?"""
+    report = grade_notebook(submission(
+        nbytes="def nbytes(x):\n    while True:\n        pass\n",
+        pick_device="def pick_device():\n    import os\n    os._exit(3)\n"), A01, FAST)
+    got = statuses(report)
+    assert got.pop("nbytes") == "timeout" and got.pop("pick_device") == "crashed"
+    assert set(got.values()) == {"ok"}
+    assert report.score == 10 - 1 - 1
+
+
+def test_hanging_top_level_cell_is_skipped_and_reported():
+    """Is a top-level cell that never ends skipped, with the rest still graded?"""
+    report = grade_notebook(submission(extra_cell="while True:\n    pass\n"), A01, FAST)
+    assert report.score == 10 and len(report.notes) == 1 and "skipped" in report.notes[0].en
+
+
+def test_torch_py_in_the_working_directory_does_not_shadow_torch():
+    """Can a student's own torch.py replace torch for the grader? (It must not.)"""
+    evil = "open('torch.py', 'w').write('raise SystemExit(0)')\nopen('numpy.py', 'w').write('x = 1')\n"
+    report = grade_notebook(submission(extra_cell=evil), A01, FAST)
+    assert report.score == 10
+
+
+@pytest.mark.skipif(not BWRAP, reason="bubblewrap not available here: network and file isolation are degraded")
+def test_no_network_and_no_instructor_files():
+    """Inside the sandbox, are the network, the repository and the environment out of reach?"""
+    probe = (
+        "def nbytes(x):\n"
+        "    import os, socket\n"
+        "    leaks = []\n"
+        f"    if os.path.exists({str(ROOT / 'course' / 'source')!r}): leaks.append('source')\n"
+        f"    if os.path.exists({str(ROOT / 'solutions')!r}): leaks.append('solutions')\n"
+        "    if any(k.startswith(('CI', 'GITHUB', 'SSH')) for k in os.environ): leaks.append('env')\n"
+        "    try:\n"
+        "        socket.create_connection(('127.0.0.1', 22), timeout=1); leaks.append('net')\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    if leaks: raise RuntimeError(','.join(leaks))\n"
+        "    return x.numel() * x.element_size()\n")
+    report = grade_notebook(submission(nbytes=probe), A01, FAST)
+    nbytes = next(p for p in report.problems if p.function == "nbytes")
+    assert nbytes.status == "ok", [str(c.message) for c in nbytes.cases]
+
+
+def test_broken_cells_do_not_stop_the_rest():
+    """Does a cell that raises leave the other problems graded (as a kernel would)?"""
+    report = grade_notebook(submission(extra_cell="1 / 0"), A01, FAST)
+    assert report.score == 10 and report.cell_errors[0]["type"] == "ZeroDivisionError"
