@@ -176,7 +176,14 @@ class Course:
             if "unreadable" in data:
                 return "unreadable: " + data["unreadable"]["en"]
             statuses += [f"{p['function']}={p['status']}" for p in data["problems"] if p["status"] != "ok"]
+        if len(statuses) > 1 and len({s.split("=")[1] for s in statuses}) == 1 and len(statuses) == self._problem_count(assignment):
+            return "all " + statuses[0].split("=")[1]
         return "; ".join(statuses) or "ok"
+
+    def _problem_count(self, assignment: str) -> int:
+        from autograder import specs
+
+        return len(specs.load(assignment).problems)
 
     def export(self, assignment: str, out_dir: Path) -> tuple[Path, Path]:
         rows = self.scores(assignment)
@@ -194,7 +201,7 @@ class Course:
         for col in ("student / 学生", "score / 得分", "max / 满分", "status / 状态"):
             table.add_column(col)
         for r in self.scores(assignment):
-            table.add_row(r["student"], f"{r['score']:g}", f"{r['max_score']:g}", r["status"])
+            table.add_row(r["student"], f"{r['score']:.2f}", f"{r['max_score']:g}", r["status"])
         return table
 
 
@@ -208,7 +215,8 @@ def plot_scores(rows: list[dict], path: Path, assignment: str) -> Path:
     names = [r["student"] for r in rows]
     scores = [r["score"] for r in rows]
     top = max([r["max_score"] for r in rows] or [1])
-    ax.bar(names, scores, color=["tab:green" if s == top else "tab:orange" if s > 0 else "tab:red" for s in scores])
+    bars = ax.bar(names, scores, color=["tab:green" if s == top else "tab:orange" if s > 0 else "tab:red" for s in scores])
+    ax.bar_label(bars, labels=[f"{s:.2f}".rstrip("0").rstrip(".") for s in scores], padding=2)
     ax.axhline(top, color="gray", linestyle="--", linewidth=1, label=f"max = {top:g}")
     ax.set_ylim(0, top * 1.1)
     ax.set_ylabel("score")
