@@ -9,7 +9,6 @@ ASSIGNMENT ?= a01_tensors
 PYTEST_WORKERS ?= 2
 NBVAL := --nbval --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-export MPLBACKEND := Agg
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lab demo test test-unit test-lessons solutions release grade feedback export clean
