@@ -27,7 +27,8 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP) ## create .venv and install pinned requirements / 创建虚拟环境并安装依赖
 
 lab: $(STAMP) ## JupyterLab with nbgrader, on the course / 打开 JupyterLab（含 nbgrader 插件）
-	cd course && ../$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --ServerApp.ip=127.0.0.1
+	cd course && ../$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --ServerApp.ip=127.0.0.1 \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 demo: $(STAMP) ## release, grade 4 sample submissions, feedback, CSV + plot / 完整演示评分流程
 	$(BIN)/python -m autograder demo
