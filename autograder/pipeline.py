@@ -27,6 +27,7 @@ from rich.table import Table
 from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
 
+from autograder import specs
 from autograder.judge import Msg
 
 console = Console()
@@ -181,8 +182,6 @@ class Course:
         return "; ".join(statuses) or "ok"
 
     def _problem_count(self, assignment: str) -> int:
-        from autograder import specs
-
         return len(specs.load(assignment).problems)
 
     def export(self, assignment: str, out_dir: Path) -> tuple[Path, Path]:
