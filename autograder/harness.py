@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 MESSAGE_LIMIT = 300
@@ -32,6 +33,29 @@ class OpRecorder(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.ops.add(func.overloadpacket.__name__)
         return func(*args, **(kwargs or {}))
+
+
+class CallRecorder(TorchFunctionMode):
+    """Records the name of every torch API function called (``F.cross_entropy``,
+    ``torch._C._nn.l1_loss``, ``Tensor.softmax`` ...): catches composite functions that
+    decompose into elementary operators before :class:`OpRecorder` could see them."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls: set[str] = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", None)
+        if isinstance(name, str):
+            self.calls.add(name)
+        return func(*args, **(kwargs or {}))
+
+
+def grad_pattern(shape, dtype, device) -> torch.Tensor:
+    """The upstream gradient for backward probes: fixed, uneven, the same on both sides."""
+    n = int(np.prod(shape)) if len(shape) else 1
+    values = torch.cos(torch.arange(n, dtype=torch.float64) * 0.7 + 0.3) + 0.5
+    return values.reshape(shape).to(dtype=dtype, device=device)
 
 
 def torch_dtype(name: str) -> torch.dtype:
@@ -111,20 +135,46 @@ def _mutate_first_input(args) -> None:
             return
 
 
+def _error(exc) -> dict:
+    return {"kind": "error", "type": type(exc).__name__, "message": _short(exc)}
+
+
+def _backward(result, args, kwargs, arrays_out: dict, key: str) -> list[dict]:
+    """Backpropagate ``grad_pattern`` from the result; record the gradient of every input
+    tensor that requires one, in argument order."""
+    inputs = [a for a in list(args) + list(kwargs.values())
+              if isinstance(a, torch.Tensor) and a.requires_grad]
+    if not isinstance(result, torch.Tensor):
+        return [{"kind": "error", "type": "TypeError", "message": "result is not a tensor"}]
+    if not result.requires_grad:
+        return [{"kind": "error", "type": "NoGradient",
+                 "message": "the result does not require grad: the graph was cut (detach, .item(), NumPy?)"}]
+    try:
+        result.backward(grad_pattern(result.shape, result.dtype, result.device))
+    except Exception as exc:  # noqa: BLE001
+        return [_error(exc)]
+    return [encode_result(a.grad, arrays_out, f"{key}_g{i}") for i, a in enumerate(inputs)]
+
+
 def run_case(fn, case, arrays_in, arrays_out: dict, key: str) -> dict:
     """Call ``fn`` on one case; return its record (results go into ``arrays_out``)."""
     args, kwargs = decode_call(case, arrays_in)
-    recorder = OpRecorder()
+    ops, calls = OpRecorder(), CallRecorder()
     try:
-        with recorder:
+        with calls, ops:
             result = fn(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - any student error becomes data
-        return {"result": {"kind": "error", "type": type(exc).__name__, "message": _short(exc)},
-                "ops": sorted(recorder.ops)}
-    record = {"result": encode_result(result, arrays_out, key), "ops": sorted(recorder.ops)}
+        return {"result": _error(exc), "ops": sorted(ops.ops), "calls": sorted(calls.calls)}
+    record = {"result": encode_result(result, arrays_out, key),
+              "ops": sorted(ops.ops), "calls": sorted(calls.calls)}
     if case.get("probe") == "mutate_input":
         _mutate_first_input(args)
         record["after_mutation"] = encode_result(result, arrays_out, key + "_after")
+    elif case.get("probe") == "backward":
+        record["grads"] = _backward(result, args, kwargs, arrays_out, key)
+    elif case.get("probe") == "inplace":
+        record["returns_input"] = {"kind": "value", "type": "bool", "value": bool(args and result is args[0])}
+        record["input_after"] = encode_result(args[0], arrays_out, key + "_input") if args else {"kind": "missing"}
     return record
 
 

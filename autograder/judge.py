@@ -103,12 +103,14 @@ def plan(problem: Problem, arrays: dict, devices: list[str], hidden: bool = True
 
 # ------------------------------------------------------------------ comparison
 
-def _tolerance(dtype_name: str) -> tuple[float, float]:
-    return TOLERANCES.get(harness.torch_dtype(dtype_name), (0.0, 0.0))
+def _tolerance(dtype_name: str, tolerances: dict | None = None) -> tuple[float, float]:
+    dtype = harness.torch_dtype(dtype_name)
+    return (tolerances or {}).get(dtype) or TOLERANCES.get(dtype, (0.0, 0.0))
 
 
-def _values_match(expected: np.ndarray, got: np.ndarray, dtype_name: str, offset: int = 0) -> bool:
-    rtol, atol = _tolerance(dtype_name)
+def _values_match(expected: np.ndarray, got: np.ndarray, dtype_name: str, offset: int = 0,
+                  tolerances: dict | None = None) -> bool:
+    rtol, atol = _tolerance(dtype_name, tolerances)
     try:
         e = torch.from_numpy(np.array(expected)).double() + offset
         g = torch.from_numpy(np.array(got)).double()
@@ -127,7 +129,7 @@ def describe(rec: dict) -> str:
     return str(rec.get("type", kind))
 
 
-def compare(exp: dict, exp_arrays, got: dict, got_arrays, offset: int = 0) -> Msg | None:
+def compare(exp: dict, exp_arrays, got: dict, got_arrays, offset: int = 0, tolerances: dict | None = None) -> Msg | None:
     """None when ``got`` matches ``exp``; otherwise what differs, without the expected values."""
     kind = got.get("kind")
     if kind == "error":
@@ -143,7 +145,7 @@ def compare(exp: dict, exp_arrays, got: dict, got_arrays, offset: int = 0) -> Ms
             return Msg(f"应返回 {len(exp['items'])} 个元素，实际 {len(got['items'])} 个",
                        f"expected {len(exp['items'])} items, got {len(got['items'])}")
         for i, (e, g) in enumerate(zip(exp["items"], got["items"])):
-            msg = compare(e, exp_arrays, g, got_arrays, offset)
+            msg = compare(e, exp_arrays, g, got_arrays, offset, tolerances)
             if msg:
                 return Msg(f"第 {i} 个元素：{msg.zh}", f"item {i}: {msg.en}")
         return None
@@ -158,7 +160,7 @@ def compare(exp: dict, exp_arrays, got: dict, got_arrays, offset: int = 0) -> Ms
             g = got_arrays[got["key"]]
         except (KeyError, ValueError):
             return Msg("结果数据缺失", "result data is missing")
-        if g.shape != tuple(exp["shape"]) or not _values_match(exp_arrays[exp["key"]], g, exp["dtype"], offset):
+        if g.shape != tuple(exp["shape"]) or not _values_match(exp_arrays[exp["key"]], g, exp["dtype"], offset, tolerances):
             return Msg("数值与参考实现不一致（形状、类型都对）",
                        "values differ from the reference (shape and dtype are right)")
         return None
@@ -169,15 +171,46 @@ def compare(exp: dict, exp_arrays, got: dict, got_arrays, offset: int = 0) -> Ms
     return Msg(f"无法比较类型 {describe(got)}", f"cannot compare a {describe(got)}")
 
 
+def forbidden_used(problem: Problem, record: dict) -> list[str]:
+    """The forbidden torch functions and operators a record shows were reached."""
+    ops = {f"aten::{op}" for op in set(record.get("ops", [])) & set(problem.forbidden)}
+    calls = {f"torch.{fn}" for fn in set(record.get("calls", [])) & set(problem.forbidden)}
+    return sorted(calls | ops)
+
+
+def compare_grads(exp: dict, exp_arrays, got: dict, got_arrays, tolerances: dict | None = None) -> Msg | None:
+    expected, grads = exp.get("grads", []), got.get("grads", [])
+    if grads and grads[0].get("kind") == "error":
+        return Msg(f"反向传播失败：{grads[0].get('message')}", f"backward failed: {grads[0].get('message')}")
+    if len(grads) != len(expected):
+        return Msg("梯度个数与输入不符", "the number of gradients does not match the inputs")
+    for i, (e, g) in enumerate(zip(expected, grads)):
+        msg = compare(e, exp_arrays, g, got_arrays, tolerances=tolerances)
+        if msg:
+            return Msg(f"对第 {i + 1} 个需要梯度的输入，梯度不对：{msg.zh}",
+                       f"gradient w.r.t. input {i + 1} that requires grad: {msg.en}")
+    return None
+
+
 def judge_case(problem: Problem, exp: dict, exp_arrays, got: dict, got_arrays) -> Msg | None:
-    used = sorted(set(got.get("ops", [])) & set(problem.forbidden))
+    used = forbidden_used(problem, got)
     if used:
-        names = ", ".join(f"aten::{op}" for op in used)
+        names = ", ".join(used)
         return Msg(f"调用了 torch 自带的实现（{names}），本题要求自己实现，此项不得分",
                    f"calls torch's own implementation ({names}); this problem asks you to write it yourself, so it earns no points")
-    msg = compare(exp["result"], exp_arrays, got.get("result", {}), got_arrays)
-    if msg or "after_mutation" not in exp:
+    msg = compare(exp["result"], exp_arrays, got.get("result", {}), got_arrays, tolerances=problem.tolerances)
+    if msg:
         return msg
+    if "grads" in exp:
+        return compare_grads(exp, exp_arrays, got, got_arrays, problem.tolerances)
+    if "input_after" in exp:
+        if compare(exp["returns_input"], exp_arrays, got.get("returns_input", {}), got_arrays) or \
+                compare(exp["input_after"], exp_arrays, got.get("input_after", {}), got_arrays):
+            return Msg("inplace=True 时应直接修改输入张量并把它返回",
+                       "with inplace=True the input tensor itself must be changed and returned")
+        return None
+    if "after_mutation" not in exp:
+        return None
     after = got.get("after_mutation", {})
     if problem.expect_shared:
         if compare(exp["result"], exp_arrays, after, got_arrays, offset=1):
@@ -191,7 +224,7 @@ def judge_case(problem: Problem, exp: dict, exp_arrays, got: dict, got_arrays) -
 
 def score_problem(problem: Problem, runs, expected, exp_arrays, records, got_arrays) -> ProblemResult:
     cases = []
-    forbidden = any(set(r.get("ops", [])) & set(problem.forbidden) for r in records)
+    forbidden = any(forbidden_used(problem, r) for r in records)
     for (case, device), exp, got in zip(runs, expected, records):
         msg = judge_case(problem, exp, exp_arrays, got, got_arrays)
         cases.append(CaseResult(case.name, device, msg is None, msg))

@@ -1,4 +1,4 @@
-"""Answer key for a01_tensors / a01_tensors 的参考答案.
+"""Answer key: a01_tensors / 参考答案：a01_tensors.
 
 GENERATED from course/source/a01_tensors/a01_tensors.ipynb by `python -m autograder.keygen`: do not edit.
 自动生成，请勿手改：修改教师版 notebook 后重新生成。

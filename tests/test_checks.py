@@ -1,5 +1,5 @@
 """Do the graded checks accept the answer key and reject known-wrong code, for the right reason?"""
-import importlib
+import math
 
 import numpy as np
 import pytest
@@ -7,15 +7,19 @@ import torch
 
 from autograder import samples, specs
 from autograder.check import CheckFailed, Checker, evaluate
+from autograder.keygen import key_module
+from conftest import MASTERS
 
-ASSIGNMENTS = ["a01_tensors"]
+ASSIGNMENTS = [p.stem for p in MASTERS]
 PROBLEMS = [(a, p) for a in ASSIGNMENTS for p in specs.load(a).problems]
 WRONG = [(a, fn, src, status) for a in ASSIGNMENTS
          for fn, variants in samples.wrong(a).items() for src, status in variants]
 
 
-def compile_function(source: str, name: str):
-    namespace = {"torch": torch, "np": np}
+def compile_function(source: str, name: str, assignment: str = "a01_tensors"):
+    """Compile a wrong solution cell next to the answer key's other functions, as a student's
+    later cells run next to their earlier ones."""
+    namespace = {**vars(key_module(assignment)), "torch": torch, "np": np, "math": math}
     exec(compile(source, f"<wrong {name}>", "exec"), namespace)
     return namespace[name]
 
@@ -23,8 +27,7 @@ def compile_function(source: str, name: str):
 @pytest.mark.parametrize("assignment,problem", PROBLEMS, ids=lambda x: getattr(x, "function", x))
 def test_answer_key_gets_full_marks(assignment, problem):
     """Does the generated answer key pass every hidden case on every device?"""
-    key = importlib.import_module(f"solutions.{assignment}")
-    result = evaluate(problem, getattr(key, problem.function))
+    result = evaluate(problem, getattr(key_module(assignment), problem.function))
     assert result.status == "ok", [str(c.message) for c in result.cases if not c.passed]
     assert result.score == problem.points
 
@@ -34,7 +37,7 @@ def test_answer_key_gets_full_marks(assignment, problem):
 def test_wrong_implementation_loses_points(assignment, function, source, status):
     """Is each deliberately wrong implementation caught, with the expected status?"""
     problem = specs.load(assignment).problem(function)
-    result = evaluate(problem, compile_function(source, function))
+    result = evaluate(problem, compile_function(source, function, assignment))
     assert result.status == status
     assert result.score < problem.points
 

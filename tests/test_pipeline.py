@@ -98,3 +98,20 @@ def test_failed_regrade_does_not_leave_the_old_score(graded):
         nb_path.write_bytes(good)
         course.grade(ASSIGNMENT, ["ada"])
     assert scores(course)["ada"]["score"] == 10
+
+
+@pytest.mark.parametrize("assignment", [p.parent.name for p in sorted((ROOT / "course" / "source").glob("*/*.ipynb"))
+                                        if p.parent.name != ASSIGNMENT])
+def test_every_assignment_grades_key_full_and_blank_zero(assignment, tmp_path):
+    """Through the whole pipeline and the sandbox: key full marks, blank zero, partly wrong in between."""
+    shutil.copy(ROOT / "course" / "nbgrader_config.py", tmp_path)
+    shutil.copytree(ROOT / "course" / "source" / assignment, tmp_path / "source" / assignment)
+    course = Course(tmp_path)
+    course.release(assignment)
+    demo.make_submissions(tmp_path, assignment)
+    outcomes = {o.student: o for o in course.grade(assignment, ["ada", "bo", "chen"])}
+    assert all(o.ok for o in outcomes.values())
+    got = {r["student"]: r for r in course.scores(assignment)}
+    assert got["ada"]["score"] == got["ada"]["max_score"] > 0
+    assert got["chen"]["score"] == 0 and "unanswered" in got["chen"]["status"]
+    assert 0 < got["bo"]["score"] < got["bo"]["max_score"]

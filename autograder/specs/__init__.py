@@ -55,8 +55,11 @@ Arg = Any  # Tensor | Array | Dtype | Device | bool | int | float | str | None
 class Case:
     """One call of the student's function.
 
-    probe:  None, or "mutate_input": after the call, add 1 in place to the first
-            array/tensor argument and read the result again (proves memory sharing).
+    probe:  None; "mutate_input": after the call, add 1 in place to the first array/tensor
+            argument and read the result again (proves memory sharing); "backward":
+            backpropagate a fixed upstream gradient from the result and compare the gradient
+            of every input tensor made with ``requires_grad=True``; "inplace": the first
+            argument must be changed in place and returned itself.
     """
     name: str
     args: tuple[Arg, ...] = ()
@@ -72,7 +75,11 @@ class Problem:
 
     reference(*args, **kwargs) computes what a correct answer returns, on the same inputs.
     expect_shared: for probe cases, whether the answer must share memory with the input.
-    forbidden: aten operator names (``"linspace"``) the student's code must not reach.
+    tolerances: per-dtype (rtol, atol) for this problem, where torch itself rounds a constant
+                to float32 (e.g. the 1/6 in hardsigmoid's gradient).
+    forbidden: names the student's code must not reach, matched against both the aten
+               operators torch dispatches (``"_log_softmax"``) and the torch API functions
+               called (``"cross_entropy"``, ``"log_softmax"``), so renaming cannot dodge it.
     """
     function: str
     title_zh: str
@@ -82,6 +89,7 @@ class Problem:
     cases: tuple[Case, ...]
     forbidden: tuple[str, ...] = ()
     expect_shared: bool | None = None
+    tolerances: dict[torch.dtype, tuple[float, float]] | None = None  # overrides TOLERANCES
 
     @property
     def grade_id(self) -> str:

@@ -1,0 +1,122 @@
+"""a04 激活函数 / Activations: every non-linear activation of torch.nn, value and gradient."""
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from autograder.specs import Assignment, Case, Dtype, Problem, Tensor
+from autograder.specs.cases import elementwise
+
+_rng = np.random.default_rng(2404)
+# torch rounds a constant to float32 in these gradients (1/6 in hardsigmoid, 1/alpha in celu)
+_FLOAT32_CONSTANT = {torch.float64: (1e-7, 1e-9)}
+
+
+def _quiet(fn):
+    """The reference without the legacy ``dim=None`` warning (it would clutter the notebook)."""
+    def reference(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*args, **kwargs)
+    return reference
+
+
+def _forbid(*names: str) -> tuple[str, ...]:
+    """Each name, its in-place variant, and the aten kernels behind it."""
+    return tuple(sorted({n for name in names for n in (name, name + "_")}))
+
+
+def _x(*shape, dtype=torch.float64, grad=False, scale=3.0, **kw):
+    return Tensor(_rng.standard_normal(shape) * scale, dtype, requires_grad=grad, **kw)
+
+
+def _prelu_cases():
+    def w(n):
+        return Tensor(_rng.uniform(0.05, 0.5, n), torch.float64, requires_grad=True)
+    return (
+        Case("float32 (3, 4), one weight per channel", (_x(3, 4, dtype=torch.float32),
+             Tensor(_rng.uniform(0.05, 0.5, 4), torch.float32)), visible=True),
+        Case("float64 (2, 3, 5), 3 channels, gradient", (_x(2, 3, 5, grad=True), w(3)), visible=True, probe="backward"),
+        Case("float64 (2, 3, 5), one shared weight, gradient", (_x(2, 3, 5, grad=True), w(1)), probe="backward"),
+        Case("float64 (4,), 1-D input, one weight, gradient", (_x(4, grad=True), w(1)), probe="backward"),
+        Case("float64 (2, 2, 3, 3), 2 channels, gradient", (_x(2, 2, 3, 3, grad=True), w(2)), probe="backward"),
+        Case("float64 0-d, gradient", (_x(grad=True), w(1)), probe="backward"),
+        Case("float64 (4, 6) non-contiguous", (_x(4, 6, transpose=True), w(6))),
+    )
+
+
+def _softmax_cases():
+    big = np.array([[1000.0, 0.0, -1000.0, 5.0], [-800.0, -801.0, -799.0, -900.0]])
+    return (
+        Case("float32 (3, 4), dim=1", (_x(3, 4, dtype=torch.float32),), {"dim": 1}, visible=True),
+        Case("float64 (2, 3, 5), dim=-1, gradient", (_x(2, 3, 5, grad=True),), {"dim": -1}, visible=True, probe="backward"),
+        Case("float64 (2, 3, 5), dim=0, gradient", (_x(2, 3, 5, grad=True),), {"dim": 0}, probe="backward"),
+        Case("float64 (4, 3), dim=None (legacy: dim=1)", (_x(4, 3),), {"dim": None}),
+        Case("float64 (2, 3, 4), dim=None (legacy: dim=0)", (_x(2, 3, 4),), {"dim": None}),
+        Case("float32 (3, 4) with dtype=float64, dim=1", (_x(3, 4, dtype=torch.float32),), {"dim": 1, "dtype": Dtype(torch.float64)}),
+        Case("float64 logits up to 1000, dim=1, gradient", (Tensor(big, torch.float64, requires_grad=True),), {"dim": 1}, probe="backward"),
+        Case("float32 logits up to 1000, dim=1", (Tensor(big, torch.float32),), {"dim": 1}),
+        Case("float64 0-d, dim=0", (_x(),), {"dim": 0}),
+        Case("float32 (0, 3) empty, dim=1", (_x(0, 3, dtype=torch.float32),), {"dim": 1}),
+        Case("float64 (4, 6) non-contiguous, dim=0", (_x(4, 6, transpose=True),), {"dim": 0}),
+    )
+
+
+def _glu_cases():
+    return (
+        Case("float32 (3, 4), dim=-1", (_x(3, 4, dtype=torch.float32),), visible=True),
+        Case("float64 (2, 6), dim=1, gradient", (_x(2, 6, grad=True),), {"dim": 1}, visible=True, probe="backward"),
+        Case("float64 (4, 3, 2), dim=0, gradient", (_x(4, 3, 2, grad=True),), {"dim": 0}, probe="backward"),
+        Case("float64 (2, 3, 8), default dim, gradient", (_x(2, 3, 8, grad=True, scale=30.0),), probe="backward"),
+        Case("float64 (6, 4) non-contiguous, dim=0", (_x(6, 4, transpose=True),), {"dim": 0}),
+    )
+
+
+def _problem(function, title_zh, title_en, points=1.0, forbidden=(), tolerances=None, cases=None, reference=None, **kw):
+    return Problem(function=function, title_zh=title_zh, title_en=title_en, points=points,
+                   reference=reference or getattr(F, function),
+                   cases=cases if cases is not None else elementwise(_rng, **kw),
+                   forbidden=_forbid(function, *forbidden), tolerances=tolerances)
+
+
+_SOFTMAX_KERNELS = ("softmax", "_softmax", "log_softmax", "_log_softmax", "softmin")
+
+PROBLEMS = (
+    _problem("relu", "ReLU", "ReLU", inplace=True),
+    _problem("relu6", "ReLU6", "ReLU6", forbidden=("hardtanh",), inplace=True, scale=4.0),
+    _problem("leaky_relu", "LeakyReLU", "LeakyReLU", variants=({}, {"negative_slope": 0.2}), inplace=True),
+    _problem("prelu", "PReLU（斜率可学习）", "PReLU (learnable slope)", 1.5, forbidden=("_prelu_kernel",), cases=_prelu_cases()),
+    _problem("rrelu", "RReLU", "RReLU", 1.5, forbidden=("rrelu_with_noise", "leaky_relu"), cases=(
+        *elementwise(_rng, ({}, {"lower": 0.05, "upper": 0.5}), inplace=True),
+        Case("training=True: positive inputs pass unchanged", (Tensor(np.abs(_rng.standard_normal(6)) + 0.1, torch.float64),),
+             {"training": True}),
+    )),
+    _problem("threshold", "Threshold", "Threshold", extra_args=(0.3, -2.0), inplace=True),
+    _problem("hardtanh", "Hardtanh", "Hardtanh", variants=({}, {"min_val": -2.0, "max_val": 0.5}), inplace=True),
+    _problem("hardsigmoid", "Hardsigmoid", "Hardsigmoid", inplace=True, tolerances=_FLOAT32_CONSTANT),
+    _problem("hardswish", "Hardswish", "Hardswish", inplace=True, tolerances=_FLOAT32_CONSTANT),
+    _problem("hardshrink", "Hardshrink", "Hardshrink", variants=({}, {"lambd": 1.5})),
+    _problem("softshrink", "Softshrink", "Softshrink", variants=({}, {"lambd": 1.5})),
+    _problem("sigmoid", "Sigmoid（数值稳定）", "Sigmoid (numerically stable)", 1.5, forbidden=("special_expit", "expit")),
+    _problem("tanh", "Tanh（数值稳定）", "Tanh (numerically stable)"),
+    _problem("logsigmoid", "LogSigmoid", "LogSigmoid", forbidden=("log_sigmoid", "log_sigmoid_forward")),
+    _problem("softplus", "Softplus", "Softplus", variants=({}, {"beta": 2.0, "threshold": 5.0})),
+    _problem("softsign", "Softsign", "Softsign"),
+    _problem("tanhshrink", "Tanhshrink", "Tanhshrink"),
+    _problem("elu", "ELU", "ELU", variants=({}, {"alpha": 0.7}), inplace=True),
+    _problem("selu", "SELU", "SELU", forbidden=("elu",), inplace=True),
+    _problem("celu", "CELU", "CELU", forbidden=("elu",), variants=({}, {"alpha": 1.7}), inplace=True,
+             tolerances=_FLOAT32_CONSTANT),
+    _problem("gelu", "GELU", "GELU", 1.5, variants=({}, {"approximate": "tanh"})),
+    _problem("silu", "SiLU", "SiLU", inplace=True),
+    _problem("mish", "Mish", "Mish", inplace=True),
+    _problem("softmax", "Softmax（数值稳定）", "Softmax (numerically stable)", 2, forbidden=_SOFTMAX_KERNELS,
+             cases=_softmax_cases(), reference=_quiet(F.softmax)),
+    _problem("softmin", "Softmin", "Softmin", forbidden=_SOFTMAX_KERNELS, cases=_softmax_cases(), reference=_quiet(F.softmin)),
+    _problem("log_softmax", "LogSoftmax（log-sum-exp 技巧）", "LogSoftmax (the log-sum-exp trick)", 2,
+             forbidden=(*_SOFTMAX_KERNELS, "logsumexp"), cases=_softmax_cases(), reference=_quiet(F.log_softmax)),
+    _problem("glu", "GLU（门控线性单元）", "GLU (gated linear unit)", 1.5, cases=_glu_cases()),
+)
+
+ASSIGNMENT = Assignment("a04_activations", PROBLEMS)
