@@ -117,3 +117,19 @@ def load(assignment: str) -> Assignment:
 def devices() -> list[str]:
     """Every device this machine can grade on: CPU always, CUDA when present."""
     return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+SOFTMAX_KERNELS: tuple[str, ...] = ("softmax", "_softmax", "log_softmax", "_log_softmax", "softmin", "logsumexp")
+
+# Every torch loss, as the API functions students could call (F.*, which nn.*Loss modules call)
+# and as the aten kernels behind them; with the softmax family. No graded loss may reach any.
+LOSS_KERNELS: tuple[str, ...] = tuple(sorted({
+    "l1_loss", "mse_loss", "huber_loss", "smooth_l1_loss", "poisson_nll_loss", "gaussian_nll_loss",
+    "cross_entropy", "cross_entropy_loss", "linear_cross_entropy", "nll_loss", "nll_loss_nd",
+    "nll_loss_forward", "nll_loss2d", "nll_loss2d_forward", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "kl_div", "soft_margin_loss", "multilabel_soft_margin_loss",
+    "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss", "multi_margin_loss",
+    "multilabel_margin_loss", "multilabel_margin_loss_forward", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss", "ctc_loss", "_ctc_loss", "_cudnn_ctc_loss", "_use_cudnn_ctc",
+    *SOFTMAX_KERNELS,
+}))
