@@ -107,3 +107,39 @@ def test_readme_course_map_links_every_lesson():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for path in LESSONS:
         assert f"notebooks/{path.name}" in readme, path.name
+
+
+def _sections(cells: list[dict]):
+    """(heading level, heading text, cells under it) for every heading in en/untagged markdown."""
+    out, heading_at = [], re.compile(r"^(#{1,6})\s+(.*)$", re.M)
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] == "markdown" and tags(cell) == ["en"]:
+            for m in heading_at.finditer("".join(cell["source"])):
+                level, body = len(m.group(1)), []
+                for later in cells[i + 1:]:
+                    text = "".join(later["source"])
+                    if later["cell_type"] == "markdown" and tags(later) == ["en"] and any(
+                            len(h.group(1)) <= level for h in heading_at.finditer(text)):
+                        break
+                    body.append(later)
+                out.append((level, m.group(2), body))
+    return out
+
+
+LOSS_LESSONS = [p for p in LESSONS if p.name.startswith("08")]
+
+
+@pytest.mark.parametrize("loss", __import__("torch.nn.modules.loss", fromlist=["__all__"]).__all__)
+def test_every_torch_loss_has_a_checked_section(loss):
+    """Does every loss class of the installed torch have a lesson section that calls it and checks it?
+
+    A new torch release that adds a loss fails here until a lesson covers it."""
+    name = re.compile(rf"`nn\.{loss}`")
+    for path in LOSS_LESSONS:
+        for _level, title, body in _sections(load_json(path)["cells"]):
+            if not name.search(title):
+                continue
+            code = ["".join(c["source"]) for c in body if c["cell_type"] == "code"]
+            if any(f"nn.{loss}(" in src and "assert_close" in src for src in code):
+                return
+    pytest.fail(f"no 08* lesson has a section headed `nn.{loss}` with a code cell calling nn.{loss}( and assert_close")
