@@ -1,0 +1,147 @@
+"""The answer key (`solutions/`) as a reference: torch's signatures, elementary operations only,
+and torch's values and gradients over random shapes, dtypes, options and devices."""
+import ast
+import inspect
+import re
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autograder import harness, judge, specs
+from autograder.keygen import key_module
+from conftest import MASTERS
+
+DEPRECATED = {"size_average", "reduce"}
+ASSIGNMENTS = [p.stem for p in MASTERS]
+MIRRORS_F = [(a, p) for a in ASSIGNMENTS for p in specs.load(a).problems
+             if key_module(a).__name__ in ("solutions.activations", "solutions.layers", "solutions.losses")]
+
+
+def torch_parameters(fn) -> list[tuple[str, object]]:
+    """(name, default) of a torch.nn.functional function, builtins read from their docstring."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+        return [(p.name, p.default) for p in params if p.name not in DEPRECATED]
+    except ValueError:
+        head = re.match(r"\s*\w+\((.*?)\)\s*->", fn.__doc__).group(1)
+        out = []
+        for part in filter(None, (s.strip() for s in head.split(","))):
+            name, _, default = part.partition("=")
+            if name.strip() not in ("*",):
+                out.append((name.strip(), ast.literal_eval(default.strip()) if default else inspect.Parameter.empty))
+        return out
+
+
+@pytest.mark.parametrize("assignment,problem", MIRRORS_F, ids=lambda x: getattr(x, "function", x))
+def test_key_has_torch_signature(assignment, problem):
+    """Same parameter names, order and defaults as torch.nn.functional (deprecated ones aside)?"""
+    ours = [(p.name, p.default) for p in inspect.signature(getattr(key_module(assignment), problem.function)).parameters.values()]
+    assert ours == torch_parameters(getattr(F, problem.function))
+
+
+@pytest.mark.parametrize("assignment,problem", [(a, p) for a in ASSIGNMENTS for p in specs.load(a).problems],
+                         ids=lambda x: getattr(x, "function", x))
+def test_key_reaches_no_forbidden_kernel(assignment, problem):
+    """Run on every hidden case: does the key reach none of the names its problem forbids, and a
+    loss none of torch's loss or softmax kernels (seen by the dispatcher and the API recorder)?"""
+    key = getattr(key_module(assignment), problem.function)
+    forbidden = set(problem.forbidden)
+    if key_module(assignment).__name__ == "solutions.losses":
+        forbidden |= set(specs.LOSS_KERNELS)
+    arrays: dict = {}
+    plan = judge.plan(problem, arrays, specs.devices())
+    reached = set()
+    for i, wire in enumerate(plan.wire):
+        record = harness.run_case(key, wire, arrays, {}, f"k{i}")
+        reached |= set(record["ops"]) | set(record["calls"])
+    assert not reached & forbidden
+
+
+# ------------------------------------------------------------------ property-based: activations
+
+A = key_module("a04_activations")
+FLOATS = st.sampled_from([torch.float32, torch.float64])
+SHAPES = st.lists(st.integers(0, 4), min_size=0, max_size=3).map(tuple)
+POSITIVE = st.floats(0.05, 3.0)
+OPTIONS = {
+    "relu": st.just({}), "relu6": st.just({}), "selu": st.just({}), "silu": st.just({}), "mish": st.just({}),
+    "hardsigmoid": st.just({}), "hardswish": st.just({}), "sigmoid": st.just({}), "tanh": st.just({}),
+    "logsigmoid": st.just({}), "softsign": st.just({}), "tanhshrink": st.just({}),
+    "leaky_relu": st.fixed_dictionaries({"negative_slope": st.floats(0.0, 0.5)}),
+    "rrelu": st.tuples(st.floats(0.0, 0.3), st.floats(0.3, 0.9)).map(lambda t: {"lower": t[0], "upper": t[1]}),
+    "threshold": st.fixed_dictionaries({"threshold": st.floats(-2, 2), "value": st.floats(-3, 3)}),
+    "hardtanh": st.tuples(st.floats(-3, 0), st.floats(0.01, 3)).map(lambda t: {"min_val": t[0], "max_val": t[1]}),
+    "hardshrink": st.fixed_dictionaries({"lambd": POSITIVE}), "softshrink": st.fixed_dictionaries({"lambd": POSITIVE}),
+    "softplus": st.fixed_dictionaries({"beta": POSITIVE, "threshold": st.floats(1.0, 30.0)}),
+    "elu": st.fixed_dictionaries({"alpha": POSITIVE}), "celu": st.fixed_dictionaries({"alpha": POSITIVE}),
+    "gelu": st.fixed_dictionaries({"approximate": st.sampled_from(["none", "tanh"])}),
+}
+# torch rounds a constant to float32 inside these gradients (see the a04 spec)
+LOOSE_GRAD = {"hardsigmoid", "hardswish", "celu"}
+
+
+def close(got, expected, dtype, loose=False):
+    rtol, atol = specs.TOLERANCES[dtype]
+    if loose and dtype == torch.float64:
+        rtol, atol = 1e-7, 1e-9
+    torch.testing.assert_close(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def value_and_grad(fn, x, *args, **kwargs):
+    x = x.detach().clone().requires_grad_()
+    y = fn(x, *args, **kwargs)
+    y.backward(harness.grad_pattern(y.shape, y.dtype, y.device))
+    return y.detach(), x.grad
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(sorted(OPTIONS)), shape=SHAPES, dtype=FLOATS, scale=st.sampled_from([0.5, 3.0, 40.0]),
+       seed=st.integers(0, 2**16), device=st.sampled_from(specs.devices()), data=st.data())
+def test_elementwise_activations_match_torch(name, shape, dtype, scale, seed, device, data):
+    """Any shape, float dtype, option values and device: key == torch in value and gradient?"""
+    kwargs = data.draw(OPTIONS[name], label="options")
+    x = (torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * scale).to(device, dtype)
+    got, got_grad = value_and_grad(getattr(A, name), x, **kwargs)
+    expected, expected_grad = value_and_grad(getattr(F, name), x, **kwargs)
+    close(got, expected, dtype)
+    close(got_grad, expected_grad, dtype, loose=name in LOOSE_GRAD)
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(["softmax", "softmin", "log_softmax"]), shape=st.lists(st.integers(1, 5), min_size=1, max_size=4).map(tuple),
+       dtype=FLOATS, scale=st.sampled_from([1.0, 30.0, 500.0]), seed=st.integers(0, 2**16),
+       device=st.sampled_from(specs.devices()), data=st.data())
+def test_softmax_family_matches_torch(name, shape, dtype, scale, seed, device, data):
+    """Every dim of every shape, large logits included: key == torch in value and gradient?"""
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1), label="dim")
+    x = (torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * scale).to(device, dtype)
+    got, got_grad = value_and_grad(getattr(A, name), x, dim=dim)
+    expected, expected_grad = value_and_grad(getattr(F, name), x, dim=dim)
+    close(got, expected, dtype)
+    close(got_grad, expected_grad, dtype)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3).map(lambda s: tuple(s)), seed=st.integers(0, 2**16),
+       dtype=FLOATS, device=st.sampled_from(specs.devices()), data=st.data())
+def test_glu_and_prelu_match_torch(shape, seed, dtype, device, data):
+    """glu along any even dim; prelu with one shared or one per-channel weight (value and both gradients)."""
+    gen = torch.Generator().manual_seed(seed)
+    dim = data.draw(st.integers(0, len(shape) - 1), label="dim")
+    x = (torch.randn(shape[:dim] + (2 * shape[dim],) + shape[dim + 1:], generator=gen, dtype=torch.float64) * 3).to(device, dtype)
+    for got, expected in zip(value_and_grad(A.glu, x, dim=dim), value_and_grad(F.glu, x, dim=dim)):
+        close(got, expected, dtype)
+    channels = x.shape[1] if x.ndim >= 2 and data.draw(st.booleans(), label="per channel") else 1
+    w0 = torch.rand(channels, generator=gen, dtype=torch.float64).to(device, dtype)
+    results = []
+    for f in (A.prelu, F.prelu):
+        xi, w = x.clone().requires_grad_(), w0.clone().requires_grad_()
+        y = f(xi, w)
+        y.backward(harness.grad_pattern(y.shape, y.dtype, y.device))
+        results.append((y.detach(), xi.grad, w.grad))
+    for got, expected in zip(*results):
+        close(got, expected, dtype)
