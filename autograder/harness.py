@@ -82,6 +82,8 @@ def decode_arg(spec, arrays, device: str):
         return torch.device(device)
     if kind == "value":
         return spec["value"]
+    if kind == "tuple":
+        return tuple(decode_arg(item, arrays, device) for item in spec["items"])
     raise ValueError(f"unknown argument kind {kind!r}")
 
 
@@ -139,11 +141,9 @@ def _error(exc) -> dict:
     return {"kind": "error", "type": type(exc).__name__, "message": _short(exc)}
 
 
-def _backward(result, args, kwargs, arrays_out: dict, key: str) -> list[dict]:
+def _backward(result, inputs, arrays_out: dict, key: str) -> list[dict]:
     """Backpropagate ``grad_pattern`` from the result; record the gradient of every input
     tensor that requires one, in argument order."""
-    inputs = [a for a in list(args) + list(kwargs.values())
-              if isinstance(a, torch.Tensor) and a.requires_grad]
     if not isinstance(result, torch.Tensor):
         return [{"kind": "error", "type": "TypeError", "message": "result is not a tensor"}]
     if not result.requires_grad:
@@ -159,6 +159,11 @@ def _backward(result, args, kwargs, arrays_out: dict, key: str) -> list[dict]:
 def run_case(fn, case, arrays_in, arrays_out: dict, key: str) -> dict:
     """Call ``fn`` on one case; return its record (results go into ``arrays_out``)."""
     args, kwargs = decode_call(case, arrays_in)
+    leaves = [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor) and a.requires_grad]
+    if case.get("preprocess") == "log_softmax":
+        # the function gets log-probabilities; gradients are taken w.r.t. the logits (the leaf),
+        # where torch's own convention for e.g. CTC and the true derivative agree
+        args[0] = torch.log_softmax(args[0], dim=-1)
     ops, calls = OpRecorder(), CallRecorder()
     try:
         with calls, ops:
@@ -171,10 +176,14 @@ def run_case(fn, case, arrays_in, arrays_out: dict, key: str) -> dict:
         _mutate_first_input(args)
         record["after_mutation"] = encode_result(result, arrays_out, key + "_after")
     elif case.get("probe") == "backward":
-        record["grads"] = _backward(result, args, kwargs, arrays_out, key)
+        record["grads"] = _backward(result, leaves, arrays_out, key)
     elif case.get("probe") == "inplace":
         record["returns_input"] = {"kind": "value", "type": "bool", "value": bool(args and result is args[0])}
         record["input_after"] = encode_result(args[0], arrays_out, key + "_input") if args else {"kind": "missing"}
+    watched = [args[w] if isinstance(w, int) else kwargs.get(w) for w in case.get("watch", [])]
+    if watched:  # arguments the function must update in place (e.g. batch norm's running stats)
+        record["watch"] = case["watch"]
+        record["watched"] = [encode_result(w, arrays_out, f"{key}_w{i}") for i, w in enumerate(watched)]
     return record
 
 

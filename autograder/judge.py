@@ -57,6 +57,8 @@ def encode_arg(arg, arrays: dict, key: str) -> dict:
         return {"kind": "device"}
     if arg is None or isinstance(arg, (bool, int, float, str)):
         return {"kind": "value", "value": arg}
+    if isinstance(arg, tuple):
+        return {"kind": "tuple", "items": [encode_arg(a, arrays, f"{key}_{i}") for i, a in enumerate(arg)]}
     raise TypeError(f"cannot send {type(arg).__name__} to the sandbox")
 
 
@@ -72,6 +74,7 @@ def encode_cases(problem: Problem, runs, arrays: dict) -> list[dict]:
         prefix = f"{problem.function}_{i}"
         wire.append({
             "name": case.name, "device": device, "probe": case.probe,
+            "preprocess": case.preprocess, "watch": list(case.watch),
             "args": [encode_arg(a, arrays, f"{prefix}_a{j}") for j, a in enumerate(case.args)],
             "kwargs": {k: encode_arg(a, arrays, f"{prefix}_k{k}") for k, a in case.kwargs.items()},
         })
@@ -201,6 +204,12 @@ def judge_case(problem: Problem, exp: dict, exp_arrays, got: dict, got_arrays) -
     msg = compare(exp["result"], exp_arrays, got.get("result", {}), got_arrays, tolerances=problem.tolerances)
     if msg:
         return msg
+    watched = got.get("watched") or [{}] * len(exp.get("watched", []))
+    for w, e, g in zip(exp.get("watch", []), exp.get("watched", []), watched):
+        name = f"#{w + 1}" if isinstance(w, int) else w
+        if compare(e, exp_arrays, g, got_arrays, tolerances=problem.tolerances):
+            return Msg(f"调用后，参数 {name} 应被原地更新，但它的值不对",
+                       f"after the call, argument {name} should have been updated in place, but its values differ")
     if "grads" in exp:
         return compare_grads(exp, exp_arrays, got, got_arrays, problem.tolerances)
     if "input_after" in exp:

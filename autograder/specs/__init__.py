@@ -60,6 +60,10 @@ class Case:
             backpropagate a fixed upstream gradient from the result and compare the gradient
             of every input tensor made with ``requires_grad=True``; "inplace": the first
             argument must be changed in place and returned itself.
+    watch:  arguments (positions or keyword names) the function must update in place, e.g.
+            batch norm's running statistics; their values after the call are compared.
+    preprocess: "log_softmax": the first argument is passed through ``log_softmax(dim=-1)``
+            (outside the operator recorders) and gradients are taken w.r.t. the raw logits.
     """
     name: str
     args: tuple[Arg, ...] = ()
@@ -67,6 +71,8 @@ class Case:
     visible: bool = False
     per_device: bool = True
     probe: str | None = None
+    watch: tuple[int | str, ...] = ()
+    preprocess: str | None = None
 
 
 @dataclass(frozen=True)
