@@ -89,10 +89,11 @@ class Plan:
     wire: list[dict]
     expected: list[dict]
     expected_arrays: dict
+    input_arrays: dict
 
     def score(self, records: list[dict], got_arrays) -> "ProblemResult":
         return score_problem(self.problem, self.runs, self.expected, self.expected_arrays,
-                             records, got_arrays)
+                             records, got_arrays, self.wire, self.input_arrays)
 
 
 def plan(problem: Problem, arrays: dict, devices: list[str], hidden: bool = True) -> Plan:
@@ -101,7 +102,7 @@ def plan(problem: Problem, arrays: dict, devices: list[str], hidden: bool = True
     wire = encode_cases(problem, runs, arrays)
     out: dict = {}
     expected = [harness.run_case(problem.reference, w, arrays, out, f"e{i}") for i, w in enumerate(wire)]
-    return Plan(problem, runs, wire, expected, out)
+    return Plan(problem, runs, wire, expected, out, arrays)
 
 
 # ------------------------------------------------------------------ comparison
@@ -132,7 +133,8 @@ def describe(rec: dict) -> str:
     return str(rec.get("type", kind))
 
 
-def compare(exp: dict, exp_arrays, got: dict, got_arrays, offset: int = 0, tolerances: dict | None = None) -> Msg | None:
+def compare(exp: dict, exp_arrays, got: dict, got_arrays, offset: int = 0, tolerances: dict | None = None,
+            values: bool = True) -> Msg | None:
     """None when ``got`` matches ``exp``; otherwise what differs, without the expected values."""
     kind = got.get("kind")
     if kind == "error":
@@ -148,7 +150,7 @@ def compare(exp: dict, exp_arrays, got: dict, got_arrays, offset: int = 0, toler
             return Msg(f"应返回 {len(exp['items'])} 个元素，实际 {len(got['items'])} 个",
                        f"expected {len(exp['items'])} items, got {len(got['items'])}")
         for i, (e, g) in enumerate(zip(exp["items"], got["items"])):
-            msg = compare(e, exp_arrays, g, got_arrays, offset, tolerances)
+            msg = compare(e, exp_arrays, g, got_arrays, offset, tolerances, values)
             if msg:
                 return Msg(f"第 {i} 个元素：{msg.zh}", f"item {i}: {msg.en}")
         return None
@@ -163,7 +165,7 @@ def compare(exp: dict, exp_arrays, got: dict, got_arrays, offset: int = 0, toler
             g = got_arrays[got["key"]]
         except (KeyError, ValueError):
             return Msg("结果数据缺失", "result data is missing")
-        if g.shape != tuple(exp["shape"]) or not _values_match(exp_arrays[exp["key"]], g, exp["dtype"], offset, tolerances):
+        if g.shape != tuple(exp["shape"]) or (values and not _values_match(exp_arrays[exp["key"]], g, exp["dtype"], offset, tolerances)):
             return Msg("数值与参考实现不一致（形状、类型都对）",
                        "values differ from the reference (shape and dtype are right)")
         return None
@@ -195,15 +197,27 @@ def compare_grads(exp: dict, exp_arrays, got: dict, got_arrays, tolerances: dict
     return None
 
 
-def judge_case(problem: Problem, exp: dict, exp_arrays, got: dict, got_arrays) -> Msg | None:
+def validate_random(problem: Problem, wire: dict, in_arrays, got: dict, got_arrays) -> Msg | None:
+    """For a random function: the problem's own property check on the inputs and the result."""
+    args, kwargs = harness.decode_call({**wire, "device": "cpu"}, in_arrays)
+    result = got.get("result", {})
+    return problem.validate(args, kwargs, torch.from_numpy(np.array(got_arrays[result["key"]])))
+
+
+def judge_case(problem: Problem, exp: dict, exp_arrays, got: dict, got_arrays,
+               wire: dict | None = None, in_arrays=None) -> Msg | None:
     used = forbidden_used(problem, got)
     if used:
         names = ", ".join(used)
         return Msg(f"调用了 torch 自带的实现（{names}），本题要求自己实现，此项不得分",
                    f"calls torch's own implementation ({names}); this problem asks you to write it yourself, so it earns no points")
-    msg = compare(exp["result"], exp_arrays, got.get("result", {}), got_arrays, tolerances=problem.tolerances)
+    random = problem.validate is not None and wire is not None
+    msg = compare(exp["result"], exp_arrays, got.get("result", {}), got_arrays, tolerances=problem.tolerances,
+                  values=not random)
     if msg:
         return msg
+    if random:  # values, gradients and updates are random: the property check decides
+        return validate_random(problem, wire, in_arrays, got, got_arrays)
     watched = got.get("watched") or [{}] * len(exp.get("watched", []))
     for w, e, g in zip(exp.get("watch", []), exp.get("watched", []), watched):
         name = f"#{w + 1}" if isinstance(w, int) else w
@@ -231,11 +245,12 @@ def judge_case(problem: Problem, exp: dict, exp_arrays, got: dict, got_arrays) -
     return None
 
 
-def score_problem(problem: Problem, runs, expected, exp_arrays, records, got_arrays) -> ProblemResult:
+def score_problem(problem: Problem, runs, expected, exp_arrays, records, got_arrays,
+                  wires=None, in_arrays=None) -> ProblemResult:
     cases = []
     forbidden = any(forbidden_used(problem, r) for r in records)
-    for (case, device), exp, got in zip(runs, expected, records):
-        msg = judge_case(problem, exp, exp_arrays, got, got_arrays)
+    for i, ((case, device), exp, got) in enumerate(zip(runs, expected, records)):
+        msg = judge_case(problem, exp, exp_arrays, got, got_arrays, wires[i] if wires else None, in_arrays)
         cases.append(CaseResult(case.name, device, msg is None, msg))
     passed = sum(c.passed for c in cases)
     score = round(problem.points * passed / max(len(cases), 1), 4)

@@ -81,6 +81,9 @@ class Problem:
 
     reference(*args, **kwargs) computes what a correct answer returns, on the same inputs.
     expect_shared: for probe cases, whether the answer must share memory with the input.
+    validate: for random functions (dropout): ``validate(args, kwargs, result)`` on CPU returns
+              None or a ``judge.Msg``; it replaces the value, gradient and in-place comparisons
+              (type, dtype, shape and device are still compared with the reference).
     tolerances: per-dtype (rtol, atol) for this problem, where torch itself rounds a constant
                 to float32 (e.g. the 1/6 in hardsigmoid's gradient).
     forbidden: names the student's code must not reach, matched against both the aten
@@ -96,6 +99,7 @@ class Problem:
     forbidden: tuple[str, ...] = ()
     expect_shared: bool | None = None
     tolerances: dict[torch.dtype, tuple[float, float]] | None = None  # overrides TOLERANCES
+    validate: Callable[[list, dict, torch.Tensor], Any] | None = None
 
     @property
     def grade_id(self) -> str:
