@@ -1,6 +1,7 @@
 """The answer key (`solutions/`) as a reference: torch's signatures, elementary operations only,
 and torch's values and gradients over random shapes, dtypes, options and devices."""
 import ast
+import dataclasses
 import inspect
 import re
 
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autograder import harness, judge, specs
+from autograder.check import evaluate
 from autograder.keygen import key_module
 from conftest import MASTERS
 
@@ -145,3 +147,31 @@ def test_glu_and_prelu_match_torch(shape, seed, dtype, device, data):
         results.append((y.detach(), xi.grad, w.grad))
     for got, expected in zip(*results):
         close(got, expected, dtype)
+
+
+# ------------------------------------------------------------------ property-based: every key function
+
+ALL_PROBLEMS = [(a, p) for a in ASSIGNMENTS for p in specs.load(a).problems]
+
+
+def shuffled(arg, rng: np.random.Generator):
+    """The same argument with its floating-point values in a random order (domain kept: a
+    probability stays a probability, a variance stays positive; integer targets are kept)."""
+    if isinstance(arg, specs.Tensor) and np.asarray(arg.data).dtype.kind == "f" and np.asarray(arg.data).size > 1:
+        data = np.asarray(arg.data)
+        return dataclasses.replace(arg, data=rng.permutation(data.reshape(-1)).reshape(data.shape))
+    return arg
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(index=st.integers(0, len(ALL_PROBLEMS) - 1), case=st.integers(0, 10**6), seed=st.integers(0, 2**32 - 1))
+def test_every_key_function_matches_torch_on_reshuffled_inputs(index, case, seed):
+    """Any problem, any of its cases (options, shapes, dtypes, devices), inputs redrawn: does the
+    key still match torch in value and gradient?"""
+    assignment, problem = ALL_PROBLEMS[index]
+    chosen = problem.cases[case % len(problem.cases)]
+    rng = np.random.default_rng(seed)
+    redrawn = dataclasses.replace(chosen, args=tuple(shuffled(a, rng) for a in chosen.args),
+                                  kwargs={k: shuffled(v, rng) for k, v in chosen.kwargs.items()})
+    result = evaluate(dataclasses.replace(problem, cases=(redrawn,)), getattr(key_module(assignment), problem.function))
+    assert result.status == "ok", [str(c.message) for c in result.cases if not c.passed]
