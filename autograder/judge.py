@@ -74,7 +74,7 @@ def encode_cases(problem: Problem, runs, arrays: dict) -> list[dict]:
         prefix = f"{problem.function}_{i}"
         wire.append({
             "name": case.name, "device": device, "probe": case.probe,
-            "preprocess": case.preprocess, "watch": list(case.watch),
+            "preprocess": case.preprocess, "watch": list(case.watch), "random": case.random,
             "args": [encode_arg(a, arrays, f"{prefix}_a{j}") for j, a in enumerate(case.args)],
             "kwargs": {k: encode_arg(a, arrays, f"{prefix}_k{k}") for k, a in case.kwargs.items()},
         })
@@ -211,7 +211,7 @@ def judge_case(problem: Problem, exp: dict, exp_arrays, got: dict, got_arrays,
         names = ", ".join(used)
         return Msg(f"调用了 torch 自带的实现（{names}），本题要求自己实现，此项不得分",
                    f"calls torch's own implementation ({names}); this problem asks you to write it yourself, so it earns no points")
-    random = problem.validate is not None and wire is not None
+    random = problem.validate is not None and wire is not None and wire.get("random", False)
     msg = compare(exp["result"], exp_arrays, got.get("result", {}), got_arrays, tolerances=problem.tolerances,
                   values=not random)
     if msg:

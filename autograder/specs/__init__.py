@@ -64,6 +64,7 @@ class Case:
             batch norm's running statistics; their values after the call are compared.
     preprocess: "log_softmax": the first argument is passed through ``log_softmax(dim=-1)``
             (outside the operator recorders) and gradients are taken w.r.t. the raw logits.
+    random: the result is random (dropout while training): the problem's ``validate`` judges it.
     """
     name: str
     args: tuple[Arg, ...] = ()
@@ -73,6 +74,7 @@ class Case:
     probe: str | None = None
     watch: tuple[int | str, ...] = ()
     preprocess: str | None = None
+    random: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,9 @@ class Problem:
 
     reference(*args, **kwargs) computes what a correct answer returns, on the same inputs.
     expect_shared: for probe cases, whether the answer must share memory with the input.
-    validate: for random functions (dropout): ``validate(args, kwargs, result)`` on CPU returns
-              None or a ``judge.Msg``; it replaces the value, gradient and in-place comparisons
-              (type, dtype, shape and device are still compared with the reference).
+    validate: for cases marked ``random``: ``validate(args, kwargs, result)`` on CPU returns None
+              or a ``judge.Msg``; it replaces the value, gradient and in-place comparisons (type,
+              dtype, shape and device are still compared with the reference).
     tolerances: per-dtype (rtol, atol) for this problem, where torch itself rounds a constant
                 to float32 (e.g. the 1/6 in hardsigmoid's gradient).
     forbidden: names the student's code must not reach, matched against both the aten
