@@ -175,3 +175,26 @@ def test_every_key_function_matches_torch_on_reshuffled_inputs(index, case, seed
                                   kwargs={k: shuffled(v, rng) for k, v in chosen.kwargs.items()})
     result = evaluate(dataclasses.replace(problem, cases=(redrawn,)), getattr(key_module(assignment), problem.function))
     assert result.status == "ok", [str(c.message) for c in result.cases if not c.passed]
+
+
+KEY_COVERAGE = {
+    "solutions.activations": "relu relu6 leaky_relu prelu rrelu elu selu celu gelu silu mish threshold hardtanh "
+                             "hardsigmoid hardswish hardshrink softshrink tanhshrink sigmoid tanh logsigmoid softplus "
+                             "softsign softmin softmax log_softmax glu",
+    "solutions.layers": "linear batch_norm layer_norm dropout pairwise_distance cosine_similarity",
+    "solutions.losses": "l1_loss mse_loss huber_loss smooth_l1_loss poisson_nll_loss gaussian_nll_loss cross_entropy "
+                        "nll_loss binary_cross_entropy binary_cross_entropy_with_logits kl_div soft_margin_loss "
+                        "multilabel_soft_margin_loss hinge_embedding_loss margin_ranking_loss cosine_embedding_loss "
+                        "multi_margin_loss multilabel_margin_loss triplet_margin_loss triplet_margin_with_distance_loss "
+                        "ctc_loss",
+}
+
+
+@pytest.mark.parametrize("module", sorted(KEY_COVERAGE))
+def test_key_modules_cover_their_torch_functions(module):
+    """Does each answer-key module define every function it promises, each graded by a spec?"""
+    key = __import__(module, fromlist=["_"])
+    graded = {p.function for a in ASSIGNMENTS for p in specs.load(a).problems if key_module(a).__name__ == module}
+    for name in KEY_COVERAGE[module].split():
+        assert callable(getattr(key, name, None)), f"{module} lacks {name}"
+        assert name in graded, f"{module}.{name} is not graded by any assignment"
