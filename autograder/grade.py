@@ -28,6 +28,7 @@ class NotebookReport:
     sandbox: list[str]
     notes: list[judge.Msg] = field(default_factory=list)
     cell_errors: list[dict] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # e.g. "output truncated", "cells repaired"
     seconds: float = 0.0
 
     @property
@@ -125,6 +126,11 @@ def grade_notebook(nb: NotebookNode, assignment: Assignment,
                     results[p.function] = job.judge(p, job_dir)
             for errs in job_dir.glob("cell_errors_*.json"):
                 report.cell_errors = _read_json_list(errs)
+            if (job_dir / "progress" / "output_truncated").exists() and "output truncated" not in report.flags:
+                report.flags.append("output truncated")
+                report.notes.append(judge.Msg(
+                    f"输出超过 {harness.OUTPUT_LIMIT >> 20} MiB，超出部分已丢弃",
+                    f"output exceeded {harness.OUTPUT_LIMIT >> 20} MiB; the rest was dropped"))
             remaining = [p for p in remaining if p.function not in results]
             if not remaining:
                 break

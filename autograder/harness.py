@@ -21,6 +21,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 MESSAGE_LIMIT = 300
+OUTPUT_LIMIT = 1 << 20  # bytes of student output kept; the rest is dropped and reported
 
 
 class OpRecorder(TorchDispatchMode):
@@ -210,11 +211,37 @@ def _stub_checker() -> None:
     sys.modules.setdefault("autograder.check", module)
 
 
+class CappedOutput:
+    """A text stream that keeps the first ``OUTPUT_LIMIT`` bytes and drops the rest, leaving a
+    marker file so the grader can report "output truncated" even if the process dies later."""
+
+    def __init__(self, stream, marker: Path):
+        self.stream, self.marker, self.written = stream, marker, 0
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = OUTPUT_LIMIT - self.written
+        if room > 0:
+            self.stream.write(text[:room])
+        if len(text) > room and not self.marker.exists():
+            self.marker.write_text("")
+        self.written += len(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
 def run_cells(cells, skip, progress: Path):
     """Run the notebook's non-test code cells in order, like a kernel would."""
     from IPython.core.interactiveshell import InteractiveShell
 
     _stub_checker()
+    marker = progress / "output_truncated"
+    sys.stdout, sys.stderr = CappedOutput(sys.stdout, marker), CappedOutput(sys.stderr, marker)
     shell = InteractiveShell.instance(colors="nocolor")
     errors = []
     for cell in cells:
@@ -250,7 +277,11 @@ def main(job_dir: str) -> None:
     results = job_dir / "results"
     with np.load(job_dir / "inputs.npz", allow_pickle=False) as npz:
         arrays_in = {k: npz[k] for k in npz.files}
+    with CallRecorder(), OpRecorder():  # the first recorded op imports torch._dynamo (~2 s): not the student's time
+        torch.zeros(1) + 1
+    modules = dict(sys.modules)
     namespace, errors = run_cells(job["cells"], set(job.get("skip_cells", [])), progress)
+    sys.modules.update(modules)  # a cell that swapped sys.modules['torch'] only hurts its own code
     _atomic_write_json(job_dir / f"cell_errors_{os.getpid()}.json", errors)
     for problem in job["problems"]:
         _touch(progress / f"problem_{problem['function']}")

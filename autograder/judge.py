@@ -5,6 +5,7 @@ only JSON and ``.npz`` arrays (``allow_pickle=False``) that the harness wrote.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,7 +37,7 @@ class ProblemResult:
     function: str
     points: float
     score: float
-    status: str  # ok, wrong, forbidden, missing, timeout, crashed, unreadable
+    status: str  # ok, wrong, forbidden, missing, unanswered, timeout, crashed, out_of_memory, unreadable
     cases: list[CaseResult] = field(default_factory=list)
     note: Msg | None = None
 
@@ -260,9 +261,18 @@ def score_problem(problem: Problem, runs, expected, exp_arrays, records, got_arr
         status = "missing"
     elif all(r.get("result", {}).get("type") == "NotImplementedError" for r in records):
         status = "unanswered"
+    elif any(_out_of_memory(r.get("result", {})) for r in records):
+        status = "out_of_memory"
     else:
         status = "forbidden" if forbidden else "wrong"
     return ProblemResult(problem.function, problem.points, score, status, cases)
+
+
+OOM = re.compile(r"(can't|cannot|unable to) allocate|out of memory|bad_alloc", re.I)
+
+
+def _out_of_memory(result: dict) -> bool:
+    return result.get("kind") == "error" and (result.get("type") == "MemoryError" or bool(OOM.search(result.get("message", ""))))
 
 
 def failed_problem(problem: Problem, status: str, note: Msg) -> ProblemResult:

@@ -27,7 +27,6 @@ from rich.table import Table
 from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder import specs
 from autograder.judge import Msg
 
 console = Console()
@@ -171,18 +170,21 @@ class Course:
         return rows
 
     def status(self, assignment: str, student: str) -> str:
-        statuses = []
+        """One line per student: "ok", what went wrong per problem ("all unanswered" when every
+        problem shares one status), then flags such as "output truncated"."""
+        problems, flags = [], []
         for path in sorted((self.root / "reports" / assignment / student).glob("*.json")):
             data = json.loads(path.read_text(encoding="utf-8"))
             if "unreadable" in data:
                 return "unreadable: " + data["unreadable"]["en"]
-            statuses += [f"{p['function']}={p['status']}" for p in data["problems"] if p["status"] != "ok"]
-        if len(statuses) > 1 and len({s.split("=")[1] for s in statuses}) == 1 and len(statuses) == self._problem_count(assignment):
-            return "all " + statuses[0].split("=")[1]
-        return "; ".join(statuses) or "ok"
-
-    def _problem_count(self, assignment: str) -> int:
-        return len(specs.load(assignment).problems)
+            problems += [(p["function"], p["status"]) for p in data["problems"]]
+            flags += data.get("flags", [])
+        bad = [(f, s) for f, s in problems if s != "ok"]
+        if len(bad) > 1 and len(bad) == len(problems) and len({s for _, s in bad}) == 1:
+            parts = [f"all {bad[0][1]}"]
+        else:
+            parts = [f"{f}={s}" for f, s in bad] or ["ok"]
+        return "; ".join(parts + flags)
 
     def export(self, assignment: str, out_dir: Path) -> tuple[Path, Path]:
         rows = self.scores(assignment)

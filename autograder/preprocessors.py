@@ -8,16 +8,85 @@ so the gradebook, feedback and formgrader work unchanged.
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
+import nbformat
 from nbformat import NotebookNode
-from nbformat.v4 import new_output
+from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import Float, Integer, Unicode
 
 from autograder import grade, specs
 from autograder.check import format_result
+from autograder.judge import Msg
 from autograder.sandbox import Limits
+
+
+class RepairSubmission(NbGraderPreprocessor):
+    """Undo what a student did to the nbgrader cells, before nbgrader's own checks see it.
+
+    Runs first in ``Autograde.sanitize_preprocessors``. The released notebook is the reference:
+    every cell carrying a known grade_id gets that cell's nbgrader metadata and cell type back
+    (edited points, a bad schema_version, retyped or re-labelled cells), an unknown or repeated
+    grade_id loses its nbgrader metadata (it stays an ordinary cell), and a deleted graded,
+    solution or locked cell is put back after its predecessor. Stock nbgrader would stop on
+    several of these; here the student gets the score their code earns and a note saying what
+    was repaired. Locked cells' contents are then restored by nbgrader's ``OverwriteCells``.
+    """
+    release_dir = Unicode("release", help="The released assignments, relative to the course root.").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        info = resources["nbgrader"]
+        path = Path(self.release_dir) / info["assignment"] / f"{info['notebook']}.ipynb"
+        reference = [c for c in nbformat.read(str(path), as_version=4).cells if _grade_id(c)]
+        by_id = {_grade_id(c): c for c in reference}
+        notes, seen = [], set()
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader")
+            if meta is None:
+                continue
+            gid = meta.get("grade_id") if isinstance(meta, dict) else None
+            if gid in by_id and gid not in seen:
+                seen.add(gid)
+                if cell.metadata.nbgrader != by_id[gid].metadata.nbgrader or cell.cell_type != by_id[gid].cell_type:
+                    notes.append((f"单元格 {gid} 的 nbgrader 信息被改动，已按发布版恢复",
+                                  f"the nbgrader metadata of cell {gid} had been edited; restored from the release"))
+                _become(cell, by_id[gid])
+            else:
+                del cell.metadata["nbgrader"]
+                notes.append((f"多余或未知的评分单元格（{gid}）已当作普通单元格",
+                              f"an extra or unknown graded cell ({gid}) was treated as an ordinary cell"))
+        for i, ref in enumerate(reference):
+            gid = _grade_id(ref)
+            if gid in seen:
+                continue
+            after = next((j for j in range(len(nb.cells) - 1, -1, -1) if _grade_id(nb.cells[j]) in
+                          {_grade_id(r) for r in reference[:i]}), -1)
+            nb.cells.insert(after + 1, copy.deepcopy(ref))
+            seen.add(gid)
+            notes.append((f"被删除的单元格 {gid} 已按发布版放回", f"the deleted cell {gid} was put back from the release"))
+        if notes:
+            nb.metadata.setdefault("autograder", {})["repairs"] = [{"zh": zh, "en": en} for zh, en in notes]
+            self.log.warning("%s/%s: repaired %d cell(s)", info["student"], info["notebook"], len(notes))
+        return nb, resources
+
+
+def _grade_id(cell) -> str | None:
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return meta.get("grade_id") if isinstance(meta, dict) else None
+
+
+def _become(cell, ref) -> None:
+    """Give ``cell`` the reference's nbgrader metadata and cell type, keeping its source."""
+    cell.metadata["nbgrader"] = copy.deepcopy(ref.metadata.nbgrader)
+    if cell.cell_type != ref.cell_type:
+        cell.cell_type = ref.cell_type
+        if ref.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        else:
+            cell.pop("outputs", None)
+            cell.pop("execution_count", None)
 
 
 class TrustedExecute(NbGraderPreprocessor):
@@ -33,6 +102,13 @@ class TrustedExecute(NbGraderPreprocessor):
         limits = Limits(cell_seconds=self.cell_seconds, problem_seconds=self.problem_seconds,
                         memory_bytes=self.memory_mib << 20)
         report = grade.grade_notebook(nb, assignment, limits)
+        repairs = nb.metadata.get("autograder", {}).pop("repairs", [])
+        if repairs:
+            report.flags.append("cells repaired")
+            report.notes += [Msg(r["zh"], r["en"]) for r in repairs]
+        if report.notes:  # shown at the top of the feedback
+            lines = ["**评分说明 / Grading notes**", ""] + [f"- {n.zh} / {n.en}" for n in report.notes]
+            nb.cells.insert(0, new_markdown_cell("\n".join(lines)))
         by_grade_id = {assignment.problem(p.function).grade_id: p for p in report.problems}
         for cell in nb.cells:
             if grade.is_test_cell(cell):

@@ -98,8 +98,21 @@ def command(job_dir: Path, harness: Path) -> list[str]:
     return jail + python
 
 
+def _die_with_parent() -> None:
+    """If the grader is killed, the kernel kills the student's process too (bwrap does the same
+    with --die-with-parent; this covers machines without it)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _set_limits(limits: Limits):
     def apply():
+        _die_with_parent()
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails with an error, not a kill
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
