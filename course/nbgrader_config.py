@@ -7,10 +7,11 @@ a sandbox and a separate, trusted process decides the score (see README, "Threat
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
-                                    LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
+                                    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
+                                    SaveAutoGrades)
 
-from autograder.preprocessors import TrustedExecute
+from autograder.preprocessors import RepairSubmission, TrustedExecute
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -21,9 +22,31 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
 # Keep text sources and notes out of release/ (jupytext #157); only notebooks are released.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.md"]
 
-# A course-local exchange, so the student/instructor loop works on one machine without root.
+# A course-local exchange, so the student/instructor loop works on one machine without root
+# (`make release-exchange`, the Assignment List in `make lab`, `make collect`, `make return-feedback`).
+# For a class on JupyterHub, deploy/nbgrader_config.py points every student at a shared exchange.
+# 课程目录内的交换目录：单机即可完成发布、取作业、提交、收作业、反馈，无需 root。
 c.Exchange.root = os.path.join(HERE, "exchange")
+# Where the Assignment List of `make lab` fetches to, relative to nothing but this file:
+# <repository>/student/<assignment>/ (gitignored). 学生在单机上的作业目录。
+STUDENT_DIR = os.environ.get("NBGRADER_STUDENT_DIR", os.path.join(os.path.dirname(HERE), "student"))
+c.Exchange.assignment_dir = STUDENT_DIR
+try:  # the Assignment List changes into it before anything is fetched
+    os.makedirs(STUDENT_DIR, exist_ok=True)
+except OSError:
+    pass
 
+# RepairSubmission first: undo edited, duplicated, retyped or deleted nbgrader cells (stock
+# nbgrader would stop on several), then nbgrader's own sanitizers. 先修复被改动的评分单元格。
+c.Autograde.sanitize_preprocessors = [
+    RepairSubmission,
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
+c.RepairSubmission.release_dir = os.path.join(HERE, "release")
 c.Autograde.autograde_preprocessors = [
     TrustedExecute,
     IgnorePattern,
