@@ -54,7 +54,7 @@ def edit_meta(nb, which, **changes):
 # ------------------------------------------------------------------ the cases
 # student -> (build(release) -> notebook | bytes | dict of files, expected score, expected status text)
 
-WRONG_LINSPACE = "def linspace(start, end, steps, device):\n    return torch.zeros(steps, device=device) + 12345.0  # wrong everywhere\n"
+WRONG_LINSPACE = "def linspace(start, end, steps, device):\n    return torch.full((steps,), 12345.0, dtype=torch.float64, device=device)  # wrong dtype and values\n"
 PATCH_COMPARISONS = ("import torch, numpy\n"
                      "torch.allclose = lambda *a, **k: True\n"
                      "torch.equal = lambda *a, **k: True\n"
