@@ -11,10 +11,13 @@ NBVAL := --nbval --nbval-sanitize-with notebooks/nbval_sanitize.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lab demo test test-unit test-lessons solutions release grade feedback export clean
+CHROMIUM ?= /usr/bin/chromium
+.PHONY: help setup lab demo test test-unit test-lessons test-browser solutions release grade feedback export \
+	release-exchange collect return-feedback clean
 
 help: ## list the targets / 列出所有目标
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
+	@echo "  ASSIGNMENT=$(ASSIGNMENT) (e.g. make collect ASSIGNMENT=a02_tensor_operations / 指定作业)"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,18 +29,25 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP) ## create .venv and install pinned requirements / 创建虚拟环境并安装依赖
 
-lab: $(STAMP) ## JupyterLab with nbgrader, on the course / 打开 JupyterLab（含 nbgrader 插件）
-	cd course && ../$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --ServerApp.ip=127.0.0.1 \
-		$(if $(filter 0,$(shell id -u)),--allow-root)
+# The formgrader reads course/nbgrader_config.py from the working directory, the Assignment List and
+# Validate from the Jupyter config path: both get the course-local exchange; students fetch into student/.
+lab: $(STAMP) ## JupyterLab + nbgrader (Assignment List, Validate, Formgrader; 中文: Settings > Language) / 打开 JupyterLab
+	mkdir -p student
+	cd course && JUPYTER_CONFIG_PATH=$(CURDIR)/course ../$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) \
+		--ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root)
 
 demo: $(STAMP) ## release, grade 4 sample submissions, feedback, CSV + plot / 完整演示评分流程
 	$(BIN)/python -m autograder demo
 
-test: test-unit test-lessons ## all tests: units, content, pipeline, answer key, nbval / 全部测试
+test: test-unit test-lessons test-browser ## all tests: units, content, pipeline, answer key, nbval, browser / 全部测试
 
-test-unit: $(STAMP) ## unit, content and pipeline tests / 单元、内容与流程测试
+test-unit: $(STAMP) ## unit, content, pipeline and exchange tests / 单元、内容、流程与交换测试
 	$(BIN)/python -m autograder.keygen --check
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --ignore=tests/browser tests
+
+test-browser: $(STAMP) ## JupyterLab clicked through in headless chromium (out/screenshots/) / 浏览器端到端测试
+	@test -x $(CHROMIUM) || echo "!! 未找到 $(CHROMIUM)：浏览器测试将被跳过（sudo apt-get install chromium） / $(CHROMIUM) not found: browser tests are SKIPPED (sudo apt-get install chromium)"
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -rs -n 0 --durations=5 tests/browser
 
 test-lessons: $(STAMP) ## nbval: lesson outputs reproduce under the pinned torch / 课程输出可复现
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(NBVAL) notebooks
@@ -53,6 +63,15 @@ grade: $(STAMP) ## autograde course/submitted with the trusted grader / 自动�
 
 feedback: $(STAMP) ## feedback HTML for graded submissions / 生成反馈
 	$(BIN)/python -m autograder feedback --assignment $(ASSIGNMENT)
+
+release-exchange: $(STAMP) ## release to nbgrader's exchange (students: Assignment List > Fetch) / 发布到交换目录
+	$(BIN)/python -m autograder release-exchange --assignment $(ASSIGNMENT)
+
+collect: $(STAMP) ## nbgrader collect: submissions -> course/submitted/ / 收取学生提交
+	$(BIN)/python -m autograder collect --assignment $(ASSIGNMENT)
+
+return-feedback: $(STAMP) ## feedback HTML, released to the exchange (students: Fetch Feedback) / 生成并发回反馈
+	$(BIN)/python -m autograder return-feedback --assignment $(ASSIGNMENT)
 
 export: $(STAMP) ## grades CSV and plot into out/ / 导出成绩表与分布图
 	$(BIN)/python -m autograder export --assignment $(ASSIGNMENT)

@@ -1,4 +1,8 @@
-"""Command line for instructors / 教师命令行: ``python -m autograder {release,grade,feedback,export,demo}``."""
+"""Command line for instructors / 教师命令行: ``python -m autograder {release,grade,feedback,export,demo}``.
+
+Through nbgrader's exchange / 通过交换目录: ``release-exchange`` (generate + release_assignment),
+``collect`` (nbgrader collect), ``return-feedback`` (generate_feedback + release_feedback).
+"""
 from __future__ import annotations
 
 import argparse
@@ -48,9 +52,34 @@ def run_demo(out: Path, assignment: str) -> int:
     return 0
 
 
+def run_exchange_step(step: str, course: Course, assignment: str) -> int:
+    """The instructor's steps through nbgrader's exchange (c.Exchange.root in nbgrader_config.py)."""
+    from autograder.exchange import ExchangeStepError, Instructor, report
+    instructor = Instructor(course)
+    try:
+        if step == "release-exchange":
+            path = instructor.release(assignment)
+            console.print(f"released to the exchange / 已发布到交换目录: {path}")
+            console.print("students: Nbgrader > Assignment List > Fetch / 学生：Nbgrader > 作业列表 > 获取")
+        elif step == "collect":
+            students = instructor.collect(assignment)
+            console.print(f"collected / 已收取 {len(students)}: {', '.join(students) or '-'}")
+            console.print(f"next / 下一步: make grade ASSIGNMENT={assignment}")
+        else:
+            pages = instructor.return_feedback(assignment)
+            console.print(f"feedback released / 反馈已发回 ({len(pages)}):")
+            report(pages)
+            console.print("students: Assignment List > Fetch Feedback / 学生：作业列表 > 获取反馈")
+    except ExchangeStepError as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 1
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
-    parser.add_argument("step", choices=["release", "grade", "feedback", "export", "demo"])
+    parser.add_argument("step", choices=["release", "grade", "feedback", "export", "demo",
+                                         "release-exchange", "collect", "return-feedback"])
     parser.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
     parser.add_argument("--course", type=Path, default=ROOT / "course", help="course root (nbgrader_config.py)")
     parser.add_argument("--out", type=Path, default=ROOT / "out", help="where demo/export write results")
@@ -58,6 +87,8 @@ def main(argv=None) -> int:
     if args.step == "demo":
         return run_demo(args.out / "demo", args.assignment)
     course = Course(args.course)
+    if args.step in ("release-exchange", "collect", "return-feedback"):
+        return run_exchange_step(args.step, course, args.assignment)
     if args.step == "release":
         console.print(f"released to {course.release(args.assignment)}")
     elif args.step == "grade":

@@ -108,7 +108,8 @@ def _watch(proc, job_dir: Path, limits: sandbox.Limits) -> str | None:
 
 
 def grade_notebook(nb: NotebookNode, assignment: Assignment,
-                   limits: sandbox.Limits = sandbox.Limits()) -> NotebookReport:
+                   limits: sandbox.Limits = sandbox.Limits(), work_dir: str | None = None) -> NotebookReport:
+    """Grade one notebook; job folders go under ``work_dir`` (default: the system's temp)."""
     t0 = time.time()
     job = _Job(assignment)
     cells = student_cells(nb)
@@ -116,7 +117,7 @@ def grade_notebook(nb: NotebookNode, assignment: Assignment,
     results: dict[str, judge.ProblemResult] = {}
     remaining, skip = list(assignment.problems), set()
     for _attempt in range(len(remaining) + len(cells) + 1):
-        job_dir = Path(tempfile.mkdtemp(prefix="grade-"))
+        job_dir = Path(tempfile.mkdtemp(prefix="grade-", dir=work_dir))
         try:
             job.write(job_dir, cells, skip, remaining)
             proc = sandbox.start(job_dir, job_dir / "harness.py", limits)
@@ -149,6 +150,7 @@ def grade_notebook(nb: NotebookNode, assignment: Assignment,
             if hung is None:  # died before doing anything we can blame on one cell
                 break
             skip.add(hung)
+            report.flags.append(f"cell {hung} skipped")
             report.notes.append(judge.Msg(f"第 {hung} 个单元格超时或使进程退出，评分时已跳过",
                                           f"cell {hung} timed out or ended the process; it was skipped for grading"))
         finally:

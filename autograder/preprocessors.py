@@ -95,13 +95,16 @@ class TrustedExecute(NbGraderPreprocessor):
     memory_mib = Integer(6144, help="Address-space limit for the student's process, in MiB.").tag(config=True)
     report_dir = Unicode("reports", help="Where per-notebook JSON reports are written "
                                          "(relative to the course root).").tag(config=True)
+    work_dir = Unicode("", help="Where sandbox job folders are made (empty: the system's temp).").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict):
         info = resources["nbgrader"]
         assignment = specs.load(info["assignment"])
         limits = Limits(cell_seconds=self.cell_seconds, problem_seconds=self.problem_seconds,
                         memory_bytes=self.memory_mib << 20)
-        report = grade.grade_notebook(nb, assignment, limits)
+        if self.work_dir:
+            Path(self.work_dir).mkdir(parents=True, exist_ok=True)
+        report = grade.grade_notebook(nb, assignment, limits, self.work_dir or None)
         repairs = nb.metadata.get("autograder", {}).pop("repairs", [])
         if repairs:
             report.flags.append("cells repaired")

@@ -26,7 +26,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # (`make release-exchange`, the Assignment List in `make lab`, `make collect`, `make return-feedback`).
 # For a class on JupyterHub, deploy/nbgrader_config.py points every student at a shared exchange.
 # 课程目录内的交换目录：单机即可完成发布、取作业、提交、收作业、反馈，无需 root。
-c.Exchange.root = os.path.join(HERE, "exchange")
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", os.path.join(HERE, "exchange"))
 # Where the Assignment List of `make lab` fetches to, relative to nothing but this file:
 # <repository>/student/<assignment>/ (gitignored). 学生在单机上的作业目录。
 STUDENT_DIR = os.environ.get("NBGRADER_STUDENT_DIR", os.path.join(os.path.dirname(HERE), "student"))

@@ -1,0 +1,1 @@
+"""Browser tests (JupyterLab + nbgrader in headless chromium) / 浏览器测试."""
