@@ -61,8 +61,8 @@ class RepairSubmission(NbGraderPreprocessor):
             gid = _grade_id(ref)
             if gid in seen:
                 continue
-            after = next((j for j in range(len(nb.cells) - 1, -1, -1) if _grade_id(nb.cells[j]) in
-                          {_grade_id(r) for r in reference[:i]}), -1)
+            earlier = {_grade_id(r) for r in reference[:i]}
+            after = next((j for j in range(len(nb.cells) - 1, -1, -1) if _grade_id(nb.cells[j]) in earlier), -1)
             nb.cells.insert(after + 1, copy.deepcopy(ref))
             seen.add(gid)
             notes.append((f"被删除的单元格 {gid} 已按发布版放回", f"the deleted cell {gid} was put back from the release"))

@@ -131,6 +131,11 @@ def devices() -> list[str]:
     return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
+def with_inplace(*names: str) -> tuple[str, ...]:
+    """Each forbidden name and its in-place variant (``relu`` -> ``relu``, ``relu_``)."""
+    return tuple(sorted({n for name in names for n in (name, name + "_")}))
+
+
 SOFTMAX_KERNELS: tuple[str, ...] = ("softmax", "_softmax", "log_softmax", "_log_softmax", "softmin", "logsumexp")
 
 # Every torch loss, as the API functions students could call (F.*, which nn.*Loss modules call)

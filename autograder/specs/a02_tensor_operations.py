@@ -1,16 +1,18 @@
 """a02 张量运算 / Tensor operations: broadcasting, batched matmul, reductions, top-k without sorting,
 stack vs cat, gather by hand, one-hot, and the same-device/same-dtype rule. Every answer must be
 device-agnostic: per-device cases run on CPU and, where present, on CUDA."""
+from functools import partial
+
 import numpy as np
 import torch
 
 from autograder.specs import Array, Assignment, Case, Problem, Tensor
+from autograder.specs.cases import normal
 
 _rng = np.random.default_rng(2002)
 
 
-def _x(*shape, dtype=torch.float64, grad=False, **kw):
-    return Tensor(_rng.standard_normal(shape), dtype, requires_grad=grad, **kw)
+_x = partial(normal, _rng)
 
 
 def _ints(*shape, low=-5, high=6, dtype=torch.int64, **kw):

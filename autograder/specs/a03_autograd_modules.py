@@ -5,12 +5,15 @@ Modules cannot cross the sandbox boundary, so each one is graded through a funct
 tensors and numbers; the references build the real torch objects (autograd, torch.optim.SGD,
 nn.Linear, nn.Sequential through torch.func.functional_call) on the judge's side.
 """
+from functools import partial
+
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from autograder.specs import Assignment, Case, Problem, Tensor
+from autograder.specs.cases import normal
 
 _rng = np.random.default_rng(2403)
 
@@ -20,8 +23,7 @@ _rng = np.random.default_rng(2403)
 AUTOGRAD = ("backward", "grad")
 
 
-def _x(*shape, dtype=torch.float64, grad=False, scale=1.0, **kw):
-    return Tensor(_rng.standard_normal(shape) * scale, dtype, requires_grad=grad, **kw)
+_x = partial(normal, _rng)
 
 
 # ------------------------------------------------------------------ 1. derivative by hand

@@ -1,12 +1,13 @@
 """a04 激活函数 / Activations: every non-linear activation of torch.nn, value and gradient."""
 import warnings
+from functools import partial
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.specs import Assignment, Case, Dtype, Problem, Tensor
-from autograder.specs.cases import elementwise
+from autograder.specs import Assignment, Case, Dtype, Problem, Tensor, with_inplace
+from autograder.specs.cases import elementwise, normal
 
 _rng = np.random.default_rng(2404)
 # torch rounds a constant to float32 in these gradients (1/6 in hardsigmoid, 1/alpha in celu)
@@ -22,13 +23,7 @@ def _quiet(fn):
     return reference
 
 
-def _forbid(*names: str) -> tuple[str, ...]:
-    """Each name, its in-place variant, and the aten kernels behind it."""
-    return tuple(sorted({n for name in names for n in (name, name + "_")}))
-
-
-def _x(*shape, dtype=torch.float64, grad=False, scale=3.0, **kw):
-    return Tensor(_rng.standard_normal(shape) * scale, dtype, requires_grad=grad, **kw)
+_x = partial(normal, _rng, scale=3.0)
 
 
 def _prelu_cases():
@@ -77,7 +72,7 @@ def _problem(function, title_zh, title_en, points=1.0, forbidden=(), tolerances=
     return Problem(function=function, title_zh=title_zh, title_en=title_en, points=points,
                    reference=reference or getattr(F, function),
                    cases=cases if cases is not None else elementwise(_rng, **kw),
-                   forbidden=_forbid(function, *forbidden), tolerances=tolerances)
+                   forbidden=with_inplace(function, *forbidden), tolerances=tolerances)
 
 
 _SOFTMAX_KERNELS = ("softmax", "_softmax", "log_softmax", "_log_softmax", "softmin")

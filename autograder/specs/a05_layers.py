@@ -10,25 +10,21 @@ Not graded:
   before promoting, so the float64 result carries float32 rounding that a float64 tolerance cannot absorb.
 """
 import math
+from functools import partial
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from autograder.judge import Msg
-from autograder.specs import Assignment, Case, Problem, Tensor
+from autograder.specs import Assignment, Case, Problem, Tensor, with_inplace
+from autograder.specs.cases import normal
 
 _rng = np.random.default_rng(2405)
 D, S = torch.float64, torch.float32
 
 
-def _forbid(*names: str) -> tuple[str, ...]:
-    """Each name and its in-place variant."""
-    return tuple(sorted({n for name in names for n in (name, name + "_")}))
-
-
-def _x(*shape, dtype=D, grad=False, scale=1.0, shift=0.0, **kw):
-    return Tensor(_rng.standard_normal(shape) * scale + shift, dtype, requires_grad=grad, **kw)
+_x = partial(normal, _rng)
 
 
 def _pos(*shape, dtype=D):
@@ -36,14 +32,14 @@ def _pos(*shape, dtype=D):
 
 
 # Every torch normalization kernel: none may be borrowed for batch_norm or layer_norm.
-NORM_KERNELS = _forbid(
+NORM_KERNELS = with_inplace(
     "batch_norm", "native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
     "_native_batch_norm_legit_functional", "_batch_norm_impl_index", "_batch_norm_with_update",
     "_batch_norm_no_update", "cudnn_batch_norm", "miopen_batch_norm", "batch_norm_stats", "batch_norm_elemt",
     "batch_norm_gather_stats", "batch_norm_gather_stats_with_counts", "instance_norm",
     "layer_norm", "native_layer_norm", "group_norm", "native_group_norm", "rms_norm", "_fused_rms_norm")
 
-DROPOUT_KERNELS = _forbid("dropout", "native_dropout", "_fused_dropout", "feature_dropout", "alpha_dropout",
+DROPOUT_KERNELS = with_inplace("dropout", "native_dropout", "_fused_dropout", "feature_dropout", "alpha_dropout",
                           "feature_alpha_dropout", "dropout1d", "dropout2d", "dropout3d")
 
 
@@ -212,7 +208,7 @@ def _cosine_cases():
 def _problem(function, title_zh, title_en, points, cases, forbidden=None, reference=None):
     return Problem(function=function, title_zh=title_zh, title_en=title_en, points=points,
                    reference=reference or getattr(F, function), cases=cases,
-                   forbidden=forbidden if forbidden is not None else _forbid(function))
+                   forbidden=forbidden if forbidden is not None else with_inplace(function))
 
 
 PROBLEMS = (

@@ -5,6 +5,8 @@ student's check, the grader and the tests all see the same numbers.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 
@@ -19,6 +21,11 @@ def _join(*parts: str) -> str:
     return ", ".join(p for p in parts if p)
 
 
+def normal(rng: np.random.Generator, *shape, dtype=torch.float64, grad=False, scale=1.0, shift=0.0, **kw) -> Tensor:
+    """A tensor argument of standard normal values times ``scale`` plus ``shift``."""
+    return Tensor(rng.standard_normal(shape) * scale + shift, dtype, requires_grad=grad, **kw)
+
+
 def elementwise(rng: np.random.Generator, variants=({},), *, scale: float = 3.0,
                 extreme: bool = True, inplace: bool = False, extra_args=()) -> tuple[Case, ...]:
     """Cases for a function applied element by element (an activation).
@@ -27,9 +34,7 @@ def elementwise(rng: np.random.Generator, variants=({},), *, scale: float = 3.0,
     variant also: 0-d, empty, non-contiguous, extreme magnitudes (overflow), and with
     ``inplace`` a case that must change the input in place.
     """
-    def x(*shape, dtype=torch.float64, grad=False, **kw):
-        return Tensor(rng.standard_normal(shape) * scale, dtype, requires_grad=grad, **kw)
-
+    x = partial(normal, rng, scale=scale)
     cases = []
     for i, kw in enumerate(variants):
         label = _label(kw)
