@@ -10,6 +10,7 @@ pass there". Messages say what differs, never the expected values.
 from __future__ import annotations
 
 from autograder import harness, judge, specs
+from autograder.results import ProblemResult
 
 
 class CheckFailed(AssertionError):
@@ -20,7 +21,7 @@ class Checker:
     def __init__(self, assignment: str):
         self.assignment = specs.load(assignment)
 
-    def __call__(self, fn, hidden: bool = False) -> judge.ProblemResult:
+    def __call__(self, fn, hidden: bool = False) -> ProblemResult:
         name = getattr(fn, "__name__", str(fn))
         try:
             problem = self.assignment.problem(name)
@@ -36,7 +37,7 @@ class Checker:
         return result
 
 
-def evaluate(problem: specs.Problem, fn, hidden: bool = True) -> judge.ProblemResult:
+def evaluate(problem: specs.Problem, fn, hidden: bool = True) -> ProblemResult:
     """Run ``fn`` on the problem's cases in this process and judge it (no sandbox: for the
     student's own check and for tests of trusted code such as the answer key)."""
     arrays: dict = {}
@@ -46,7 +47,7 @@ def evaluate(problem: specs.Problem, fn, hidden: bool = True) -> judge.ProblemRe
     return plan.score(records, got)
 
 
-def format_result(problem: specs.Problem, result: judge.ProblemResult) -> str:
+def format_result(problem: specs.Problem, result: ProblemResult) -> str:
     lines = [f"{problem.function} — {problem.title_zh} / {problem.title_en}"]
     for c in result.cases:
         mark = "✔" if c.passed else "✘"

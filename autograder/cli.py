@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder import demo, sandbox
+from autograder import demo
 from autograder.pipeline import Course, console
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,6 @@ def run_demo(out: Path, assignment: str) -> int:
     for student, what in demo.make_submissions(course_root, assignment).items():
         console.print(f"  {student}: {what}")
     console.rule("3. autograde / 自动评分")
-    console.print("sandbox / 沙箱: " + "; ".join(sandbox.mechanisms()))
     outcomes = course.grade(assignment)
     for o in outcomes:
         if not o.ok:

@@ -10,6 +10,7 @@ The visible in-notebook check imports the same functions, so there is one code p
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -22,6 +23,20 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 MESSAGE_LIMIT = 300
 OUTPUT_LIMIT = 1 << 20  # bytes of student output kept; the rest is dropped and reported
+
+# The progress protocol: empty marker files the harness leaves in JOB/progress as it goes, so
+# the sandbox can enforce deadlines and blame a hung or fatal cell or problem from outside.
+PROGRESS, RESULTS = "progress", "results"
+OUTPUT_TRUNCATED = "output_truncated"
+CELL_PREFIX, PROBLEM_PREFIX, DONE_SUFFIX = "cell_", "problem_", ".done"
+
+
+def cell_marker(index: int, done: bool = False) -> str:
+    return f"{CELL_PREFIX}{index}{DONE_SUFFIX if done else ''}"
+
+
+def problem_marker(function: str) -> str:
+    return PROBLEM_PREFIX + function
 
 
 class OpRecorder(TorchDispatchMode):
@@ -157,8 +172,10 @@ def _backward(result, inputs, arrays_out: dict, key: str) -> list[dict]:
     return [encode_result(a.grad, arrays_out, f"{key}_g{i}") for i, a in enumerate(inputs)]
 
 
-def run_case(fn, case, arrays_in, arrays_out: dict, key: str) -> dict:
-    """Call ``fn`` on one case; return its record (results go into ``arrays_out``)."""
+def run_case(fn, case, arrays_in, arrays_out: dict, key: str, record: bool = True) -> dict:
+    """Call ``fn`` on one case; return its record (results go into ``arrays_out``). With
+    ``record`` the torch functions and operators it reaches are recorded (the trusted
+    reference runs with ``record=False``: plain torch, no modes)."""
     args, kwargs = decode_call(case, arrays_in)
     leaves = [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor) and a.requires_grad]
     if case.get("preprocess") == "log_softmax":
@@ -167,7 +184,7 @@ def run_case(fn, case, arrays_in, arrays_out: dict, key: str) -> dict:
         args[0] = torch.log_softmax(args[0], dim=-1)
     ops, calls = OpRecorder(), CallRecorder()
     try:
-        with calls, ops:
+        with (calls if record else contextlib.nullcontext()), (ops if record else contextlib.nullcontext()):
             result = fn(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - any student error becomes data
         return {"result": _error(exc), "ops": sorted(ops.ops), "calls": sorted(calls.calls)}
@@ -240,19 +257,19 @@ def run_cells(cells, skip, progress: Path):
     from IPython.core.interactiveshell import InteractiveShell
 
     _stub_checker()
-    marker = progress / "output_truncated"
+    marker = progress / OUTPUT_TRUNCATED
     sys.stdout, sys.stderr = CappedOutput(sys.stdout, marker), CappedOutput(sys.stderr, marker)
     shell = InteractiveShell.instance(colors="nocolor")
     errors = []
     for cell in cells:
         if cell["index"] in skip:
             continue
-        _touch(progress / f"cell_{cell['index']}")
+        _touch(progress / cell_marker(cell["index"]))
         result = shell.run_cell(cell["source"], store_history=False)
         err = result.error_in_exec or result.error_before_exec
         if err is not None:
             errors.append({"cell": cell["index"], "type": type(err).__name__, "message": _short(err)})
-        _touch(progress / f"cell_{cell['index']}.done")
+        _touch(progress / cell_marker(cell["index"], done=True))
     return shell.user_ns, errors
 
 
@@ -273,8 +290,8 @@ def run_problem(problem, namespace, arrays_in, out_dir: Path) -> None:
 def main(job_dir: str) -> None:
     job_dir = Path(job_dir)
     job = json.loads((job_dir / "job.json").read_text())
-    progress = job_dir / "progress"
-    results = job_dir / "results"
+    progress = job_dir / PROGRESS
+    results = job_dir / RESULTS
     with np.load(job_dir / "inputs.npz", allow_pickle=False) as npz:
         arrays_in = {k: npz[k] for k in npz.files}
     with CallRecorder(), OpRecorder():  # the first recorded op imports torch._dynamo (~2 s): not the student's time
@@ -284,7 +301,7 @@ def main(job_dir: str) -> None:
     sys.modules.update(modules)  # a cell that swapped sys.modules['torch'] only hurts its own code
     _atomic_write_json(job_dir / f"cell_errors_{os.getpid()}.json", errors)
     for problem in job["problems"]:
-        _touch(progress / f"problem_{problem['function']}")
+        _touch(progress / problem_marker(problem["function"]))
         run_problem(problem, namespace, arrays_in, results)
     sys.stdout.flush()
     os._exit(0)  # skip student atexit handlers and lingering threads

@@ -6,40 +6,14 @@ only JSON and ``.npz`` arrays (``allow_pickle=False``) that the harness wrote.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from autograder import harness
+from autograder.results import CaseResult, Msg, ProblemResult
 from autograder.specs import TOLERANCES, Array, Case, Device, Dtype, Problem, Tensor
-
-
-@dataclass(frozen=True)
-class Msg:
-    zh: str
-    en: str
-
-    def __str__(self) -> str:
-        return f"{self.zh} / {self.en}"
-
-
-@dataclass
-class CaseResult:
-    name: str
-    device: str
-    passed: bool
-    message: Msg | None = None
-
-
-@dataclass
-class ProblemResult:
-    function: str
-    points: float
-    score: float
-    status: str  # ok, wrong, forbidden, missing, unanswered, timeout, crashed, out_of_memory, unreadable
-    cases: list[CaseResult] = field(default_factory=list)
-    note: Msg | None = None
 
 
 # ------------------------------------------------------------------ inputs on the wire
@@ -98,11 +72,13 @@ class Plan:
 
 
 def plan(problem: Problem, arrays: dict, devices: list[str], hidden: bool = True) -> Plan:
-    """Encode the inputs into ``arrays`` and run the torch reference (trusted code) on them."""
+    """Encode the inputs into ``arrays`` and run the torch reference (trusted code) on them,
+    with the operator recorders off: the reference runs as plain torch."""
     runs = expand_cases(problem, devices, hidden)
     wire = encode_cases(problem, runs, arrays)
     out: dict = {}
-    expected = [harness.run_case(problem.reference, w, arrays, out, f"e{i}") for i, w in enumerate(wire)]
+    expected = [harness.run_case(problem.reference, w, arrays, out, f"e{i}", record=False)
+                for i, w in enumerate(wire)]
     return Plan(problem, runs, wire, expected, out, arrays)
 
 
@@ -273,7 +249,3 @@ OOM = re.compile(r"(can't|cannot|unable to) allocate|out of memory|bad_alloc", r
 
 def _out_of_memory(result: dict) -> bool:
     return result.get("kind") == "error" and (result.get("type") == "MemoryError" or bool(OOM.search(result.get("message", ""))))
-
-
-def failed_problem(problem: Problem, status: str, note: Msg) -> ProblemResult:
-    return ProblemResult(problem.function, problem.points, 0.0, status, [], note)

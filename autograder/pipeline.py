@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 import os
 import sys
+import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,14 +20,19 @@ import nbformat
 from nbformat.reader import NotJSONError
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
+from nbgrader.apps.api import temp_attrs
 from nbgrader.coursedir import CourseDirectory
 from rich.console import Console
-from rich.progress import track
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn, track)
 from rich.table import Table
 from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.judge import Msg
+from autograder.batch import Batch, BatchAutograde
+from autograder.engine import LocalEngine
+from autograder.preprocessors import TrustedExecute
+from autograder.results import Msg, NotebookReport, ReportStore
 
 console = Console()
 warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's gradebook is noisy, not wrong
@@ -83,27 +88,90 @@ class Course:
             raise RuntimeError(f"nbgrader generate_assignment failed / 生成作业失败:\n{result['log']}")
         return self.root / "release" / assignment
 
-    def grade(self, assignment: str, students: list[str] | None = None) -> list[Outcome]:
-        students = students if students is not None else self.submitted(assignment)
-        outcomes = []
-        for student in track(students, description=f"autograde {assignment}", console=console):
-            outcomes.append(self._grade_one(assignment, student))
-        return outcomes
+    def settings(self):
+        """The grading settings of nbgrader_config.py (``c.TrustedExecute.*``)."""
+        return TrustedExecute(config=self.config)
 
-    def _grade_one(self, assignment: str, student: str) -> Outcome:
-        with self.here(), self.gradebook() as gb:
-            gb.update_or_create_student(student)
-        problem = self.unreadable_reason(assignment, student)
-        if problem is None:
-            with self.here():
-                result = self.api.autograde(assignment, student, force=True, create=True)
-            if result["success"]:
-                return Outcome(student, True)
-            problem = Msg("自动评分出错，本次提交记为 0 分，请联系老师",
-                          "autograding failed; this submission is recorded as zero, please contact your instructor")
-            console.print(f"[red]{student}[/red]: {result.get('error') or ''}".rstrip())
-        self._record_failure(assignment, student, problem)
-        return Outcome(student, False, problem)
+    def reports(self) -> ReportStore:
+        report_dir = Path(self.settings().report_dir)
+        return ReportStore(report_dir if report_dir.is_absolute() else self.root / report_dir)
+
+    def grade(self, assignment: str, students: list[str] | None = None, workers: int | None = None,
+              sandbox_path: str | None = None, quiet: bool = False) -> list[Outcome]:
+        """Autograde a batch on a pool of warm workers; one outcome per student, in order."""
+        students = students if students is not None else self.submitted(assignment)
+        settings = self.settings()
+        workers = workers or settings.workers or os.cpu_count() or 1
+        workers = max(1, min(workers, len(students) or 1))
+        outcomes: dict[str, Outcome] = {}
+        if settings.work_dir:
+            Path(settings.work_dir).mkdir(parents=True, exist_ok=True)
+        log = self.reports().root / assignment / "workers.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with self.here():
+            with self.gradebook() as gb:  # every student exists before the fan-out, created once
+                for student in students:
+                    gb.update_or_create_student(student)
+            engine = LocalEngine(workers, sandbox_path or settings.sandbox, log)
+            try:
+                info = engine.info()
+                if not quiet:
+                    self._announce(info, workers, settings.grading_devices())
+                with temp_attrs(self.coursedir, assignment_id=assignment, student_id="*"):
+                    app = BatchAutograde(coursedir=self.coursedir, parent=self.api)
+                    app.force, app.create_student = True, True
+                    with self._progress(assignment, len(students), quiet) as tick:
+                        def done(student):
+                            outcomes[student] = Outcome(student, True)
+                            tick()
+
+                        def failed(student, error):
+                            reason = Msg("自动评分出错，本次提交记为 0 分，请联系老师",
+                                         "autograding failed; this submission is recorded as zero, please contact your instructor")
+                            console.print(f"[red]{student}[/red]: {error}")
+                            self._record_failure(assignment, student, reason)
+                            outcomes[student] = Outcome(student, False, reason)
+                            tick()
+                        settings_for_jobs = {"limits": settings.limits(), "devices": settings.grading_devices(),
+                                             "work_dir": settings.work_dir or None}
+                        batch = Batch(app, engine, assignment, settings_for_jobs, done, failed)
+                        for student in students:
+                            reason = self.unreadable_reason(assignment, student)
+                            if reason is not None:
+                                self._record_failure(assignment, student, reason)
+                                outcomes[student] = Outcome(student, False, reason)
+                                tick()
+                                continue
+                            batch.add(student)
+                        batch.collect()
+            finally:
+                engine.close()
+        return [outcomes[s] for s in students]
+
+    def _announce(self, info: dict, workers: int, devices: list[str]) -> None:
+        path = info["path"]
+        if path == "fork":
+            console.print(f"sandbox / 沙箱: fork from {workers} warm worker(s) / 由 {workers} 个预热进程 fork")
+        else:
+            console.print(f"[yellow]sandbox / 沙箱: bubblewrap per run, SLOWER (fork path unavailable: "
+                          f"{info.get('why_not_fork')}) / 每次运行新启动 bubblewrap，较慢[/yellow]")
+        for m in info["mechanisms"]:
+            console.print(f"  - {m}")
+        console.print(f"devices / 设备: {', '.join(devices)}")
+
+    @contextmanager
+    def _progress(self, assignment: str, total: int, quiet: bool):
+        columns = [TextColumn("autograde {task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+        started = time.time()
+        with Progress(*columns, console=console, disable=quiet) as progress:
+            task = progress.add_task(assignment, total=total, rate="")
+
+            def tick():
+                progress.advance(task)
+                done = progress.tasks[0].completed
+                progress.update(task, rate=f"{done / max(time.time() - started, 1e-9):.2f}/s")
+            yield tick
 
     def unreadable_reason(self, assignment: str, student: str) -> Msg | None:
         """Why the submission cannot be graded at all, or None when it can."""
@@ -132,11 +200,9 @@ class Course:
                     grade.auto_score = 0.0
                     grade.needs_manual_grade = False
             gb.db.commit()
+        store = self.reports()
         for name in self.notebook_names(assignment):
-            path = self.root / "reports" / assignment / student / f"{name}.json"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"assignment": assignment, "unreadable": {"zh": reason.zh, "en": reason.en}},
-                                       ensure_ascii=False), encoding="utf-8")
+            store.write(student, name, NotebookReport(assignment, unreadable=reason))
             page = self.root / "feedback" / student / assignment / f"{name}.html"
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_text(ERROR_PAGE.format(title=html.escape(name), zh=html.escape(reason.zh),
@@ -170,21 +236,8 @@ class Course:
         return rows
 
     def status(self, assignment: str, student: str) -> str:
-        """One line per student: "ok", what went wrong per problem ("all unanswered" when every
-        problem shares one status), then flags such as "output truncated"."""
-        problems, flags = [], []
-        for path in sorted((self.root / "reports" / assignment / student).glob("*.json")):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if "unreadable" in data:
-                return "unreadable: " + data["unreadable"]["en"]
-            problems += [(p["function"], p["status"]) for p in data["problems"]]
-            flags += data.get("flags", [])
-        bad = [(f, s) for f, s in problems if s != "ok"]
-        if len(bad) > 1 and len(bad) == len(problems) and len({s for _, s in bad}) == 1:
-            parts = [f"all {bad[0][1]}"]
-        else:
-            parts = [f"{f}={s}" for f, s in bad] or ["ok"]
-        return "; ".join(parts + flags)
+        """One line per student: "ok", or what went wrong (see :meth:`ReportStore.status`)."""
+        return self.reports().status(assignment, student)
 
     def export(self, assignment: str, out_dir: Path) -> tuple[Path, Path]:
         rows = self.scores(assignment)

@@ -8,6 +8,7 @@ so the gradebook, feedback and formgrader work unchanged.
 """
 from __future__ import annotations
 
+import atexit
 import copy
 from pathlib import Path
 
@@ -15,12 +16,15 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
-from traitlets import Float, Integer, Unicode
+from traitlets import Enum, Float, Integer, List, Unicode
 
 from autograder import grade, specs
 from autograder.check import format_result
-from autograder.judge import Msg
-from autograder.sandbox import Limits
+from autograder.engine import LocalEngine
+from autograder.results import Msg, ReportStore
+from autograder.sandbox import PATHS, Limits
+
+_ENGINE = None  # the warm worker of a plain `nbgrader autograde` run, kept for the whole command
 
 
 class RepairSubmission(NbGraderPreprocessor):
@@ -90,21 +94,43 @@ def _become(cell, ref) -> None:
 
 
 class TrustedExecute(NbGraderPreprocessor):
+    """Grade the notebook with the sandbox and the trusted judge instead of a kernel.
+
+    In a batch (``make grade``, :mod:`autograder.batch`) the notebook was already graded by the
+    pool of warm workers, and the report arrives in ``resources["autograder_report"]``; it is
+    used only if it graded exactly this notebook's code (same digest), otherwise the notebook is
+    graded here. Run on its own (plain ``nbgrader autograde`` with this configuration) it grades
+    through one warm worker kept for the whole command.
+    """
     cell_seconds = Float(30.0, help="Wall-time limit for each top-level notebook cell, in seconds.").tag(config=True)
     problem_seconds = Float(20.0, help="Wall-time limit for each graded function, in seconds.").tag(config=True)
     memory_mib = Integer(6144, help="Address-space limit for the student's process, in MiB.").tag(config=True)
     report_dir = Unicode("reports", help="Where per-notebook JSON reports are written "
                                          "(relative to the course root).").tag(config=True)
     work_dir = Unicode("", help="Where sandbox job folders are made (empty: the system's temp).").tag(config=True)
+    sandbox = Enum(list(PATHS), default_value="auto", help=(
+        "How student code is started: 'fork' from a warm worker (fast; needs root), 'bwrap' a fresh "
+        "bubblewrap per run (slower; no root needed), 'auto' fork where possible. A forced path that "
+        "this machine cannot give is refused, never replaced.")).tag(config=True)
+    workers = Integer(0, help="Warm grading workers for `make grade` (0: one per CPU core).").tag(config=True)
+    devices = List(Unicode(), default_value=[], help=(
+        "Devices every case runs on, e.g. ['cpu'] or ['cpu', 'cuda'] (empty: CPU, plus CUDA when the "
+        "grading machine has it). Recorded in each report.")).tag(config=True)
+
+    def limits(self) -> Limits:
+        return Limits(cell_seconds=self.cell_seconds, problem_seconds=self.problem_seconds,
+                      memory_bytes=self.memory_mib << 20)
+
+    def grading_devices(self) -> list[str]:
+        return list(self.devices) or specs.devices()
 
     def preprocess(self, nb: NotebookNode, resources: dict):
         info = resources["nbgrader"]
         assignment = specs.load(info["assignment"])
-        limits = Limits(cell_seconds=self.cell_seconds, problem_seconds=self.problem_seconds,
-                        memory_bytes=self.memory_mib << 20)
-        if self.work_dir:
-            Path(self.work_dir).mkdir(parents=True, exist_ok=True)
-        report = grade.grade_notebook(nb, assignment, limits, self.work_dir or None)
+        cells = grade.student_cells(nb)
+        report = resources.get("autograder_report")
+        if report is None or report.cells_digest != grade.cells_digest(cells):
+            report = self._grade_here(info["assignment"], cells)
         repairs = nb.metadata.get("autograder", {}).pop("repairs", [])
         if repairs:
             report.flags.append("cells repaired")
@@ -117,12 +143,20 @@ class TrustedExecute(NbGraderPreprocessor):
             if grade.is_test_cell(cell):
                 result = by_grade_id.get(cell.metadata.nbgrader.get("grade_id"))
                 self._write_outcome(cell, assignment, result)
-        path = Path(self.report_dir) / info["assignment"] / info["student"] / f"{info['notebook']}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(report.to_json(), encoding="utf-8")
+        ReportStore(Path(self.report_dir)).write(info["student"], info["notebook"], report)
         self.log.info("%s/%s: %s of %s points in %.1f s (sandbox: %s)", info["student"], info["notebook"],
-                      report.score, report.max_score, report.seconds, "; ".join(report.sandbox))
+                      report.score, report.max_score, report.seconds, report.sandbox_path)
         return nb, resources
+
+    def _grade_here(self, assignment: str, cells: list[dict]):
+        global _ENGINE
+        if self.work_dir:
+            Path(self.work_dir).mkdir(parents=True, exist_ok=True)
+        if _ENGINE is None:
+            _ENGINE = LocalEngine(1, self.sandbox)
+            atexit.register(_ENGINE.close)
+            self.log.warning("sandbox: %s", "; ".join(_ENGINE.info()["mechanisms"]))
+        return _ENGINE.grade_cells(assignment, cells, self.limits(), self.grading_devices(), self.work_dir or None)
 
     @staticmethod
     def _write_outcome(cell, assignment, result) -> None:

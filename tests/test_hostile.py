@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import notebooks, sandbox
+from autograder import notebooks
 from autograder.demo import fill, key_answers
 from autograder.pipeline import Course
 from conftest import ROOT
@@ -23,7 +23,7 @@ from conftest import ROOT
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("hostile")]
 A = "a01_tensors"
 FULL = 10.0
-ROOTED_JAIL = os.geteuid() == 0 and any(m.startswith("bubblewrap") for m in sandbox.mechanisms())
+ROOTED_JAIL = os.geteuid() == 0  # as root the student's code runs in its own PID namespace, as another uid
 
 
 def cell(source: str):

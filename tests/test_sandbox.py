@@ -1,16 +1,42 @@
-"""Does one bad problem cost only that problem, and does the sandbox hide what it should?"""
+"""Does one bad problem cost only that problem, and does the sandbox hide what it should?
+
+Every test runs on both sandbox paths: ``fork`` (a warm worker forks a sandboxed child) and
+``bwrap`` (a fresh bubblewrap per run), so neither can silently fall behind the other.
+"""
+import os
+
 import nbformat
 import pytest
 
 from autograder import sandbox, specs
 from autograder.demo import fill, key_answers
-from autograder.grade import grade_notebook
+from autograder.engine import LocalEngine
+from autograder.grade import student_cells
 from conftest import ROOT
 
 MASTER = ROOT / "course" / "source" / "a01_tensors" / "a01_tensors.ipynb"
 A01 = specs.load("a01_tensors")
 FAST = sandbox.Limits(cell_seconds=8, problem_seconds=8)
-BWRAP = any(m.startswith("bubblewrap") for m in sandbox.mechanisms())
+
+
+@pytest.fixture(scope="module", params=["fork", "bwrap"])
+def engine(request):
+    if request.param == "fork" and os.geteuid() != 0:
+        pytest.skip("the fork path needs root (it mounts and changes uid); bwrap covers this machine")
+    if request.param == "bwrap" and not sandbox.bwrap_available():
+        pytest.skip("bubblewrap not installed: the bwrap path would run without walls")
+    with LocalEngine(1, request.param) as eng:
+        assert eng.info()["path"] == request.param
+        yield eng
+
+
+@pytest.fixture
+def grade_notebook(engine):
+    def grade(nb, assignment, limits):
+        report = engine.grade_cells(assignment.name, student_cells(nb), limits)
+        assert report.sandbox_path == engine.path
+        return report
+    return grade
 
 
 def submission(extra_cell: str | None = None, **answers: str):
@@ -25,13 +51,13 @@ def statuses(report):
     return {p.function: p.status for p in report.problems}
 
 
-def test_key_submission_gets_full_marks_in_the_sandbox():
+def test_key_submission_gets_full_marks_in_the_sandbox(grade_notebook):
     """Does the answer key, run in the sandbox, get every point?"""
     report = grade_notebook(submission(), A01, FAST)
     assert report.score == report.max_score == 10
 
 
-def test_endless_loop_and_exit_cost_only_their_problems():
+def test_endless_loop_and_exit_cost_only_their_problems(grade_notebook):
     """Do a hanging function and one calling os._exit cost only themselves?"""
     report = grade_notebook(submission(
         nbytes="def nbytes(x):\n    while True:\n        pass\n",
@@ -42,21 +68,20 @@ def test_endless_loop_and_exit_cost_only_their_problems():
     assert report.score == 10 - 1 - 1
 
 
-def test_hanging_top_level_cell_is_skipped_and_reported():
+def test_hanging_top_level_cell_is_skipped_and_reported(grade_notebook):
     """Is a top-level cell that never ends skipped, with the rest still graded?"""
     report = grade_notebook(submission(extra_cell="while True:\n    pass\n"), A01, FAST)
     assert report.score == 10 and len(report.notes) == 1 and "skipped" in report.notes[0].en
 
 
-def test_torch_py_in_the_working_directory_does_not_shadow_torch():
+def test_torch_py_in_the_working_directory_does_not_shadow_torch(grade_notebook):
     """Can a student's own torch.py replace torch for the grader? (It must not.)"""
     evil = "open('torch.py', 'w').write('raise SystemExit(0)')\nopen('numpy.py', 'w').write('x = 1')\n"
     report = grade_notebook(submission(extra_cell=evil), A01, FAST)
     assert report.score == 10
 
 
-@pytest.mark.skipif(not BWRAP, reason="bubblewrap not available here: network and file isolation are degraded")
-def test_no_network_and_no_instructor_files():
+def test_no_network_and_no_instructor_files(grade_notebook):
     """Inside the sandbox, are the network, the repository and the environment out of reach?"""
     probe = (
         "def nbytes(x):\n"
@@ -76,7 +101,7 @@ def test_no_network_and_no_instructor_files():
     assert nbytes.status == "ok", [str(c.message) for c in nbytes.cases]
 
 
-def test_broken_cells_do_not_stop_the_rest():
+def test_broken_cells_do_not_stop_the_rest(grade_notebook):
     """Does a cell that raises leave the other problems graded (as a kernel would)?"""
     report = grade_notebook(submission(extra_cell="1 / 0"), A01, FAST)
     assert report.score == 10 and report.cell_errors[0]["type"] == "ZeroDivisionError"

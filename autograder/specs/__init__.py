@@ -84,7 +84,7 @@ class Problem:
     reference(*args, **kwargs) computes what a correct answer returns, on the same inputs.
     expect_shared: for probe cases, whether the answer must share memory with the input.
     validate: for cases marked ``random``: ``validate(args, kwargs, result)`` on CPU returns None
-              or a ``judge.Msg``; it replaces the value, gradient and in-place comparisons (type,
+              or a ``results.Msg``; it replaces the value, gradient and in-place comparisons (type,
               dtype, shape and device are still compared with the reference).
     tolerances: per-dtype (rtol, atol) for this problem, where torch itself rounds a constant
                 to float32 (e.g. the 1/6 in hardsigmoid's gradient).

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.judge import Msg
+from autograder.results import Msg
 from autograder.specs import Assignment, Case, Problem, Tensor, with_inplace
 from autograder.specs.cases import normal
 

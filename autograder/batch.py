@@ -1,0 +1,162 @@
+"""One autograde batch: nbgrader's bookkeeping in one process, grading on warm workers / 批量评分.
+
+Stock ``nbgrader autograde`` handles one student after another and runs each notebook in a
+kernel. Here one nbgrader :class:`~nbgrader.converters.Autograde` converter serves the whole
+batch, split at the kernel step, and the grading in between runs on a pool of warm workers
+(:mod:`autograder.engine`):
+
+1. *prepare* (this process, one student at a time): nbgrader's own ``init_destination`` and
+   ``init_assignment`` (student, submission, timestamp, copied files), then the sanitize
+   preprocessors (:class:`~autograder.preprocessors.RepairSubmission`, ``ClearOutput``,
+   ``OverwriteCells``, ...) into ``autograded/``; the sanitized code goes to the pool;
+2. *grade* (the pool, in parallel): sandboxed runs and the trusted judge, one report each;
+3. *record* (this process, the only gradebook writer): nbgrader's autograde preprocessors on
+   each sanitized notebook, with :class:`~autograder.preprocessors.TrustedExecute` taking the
+   pool's report (checked against the notebook's code) and ``SaveAutoGrades`` writing it.
+
+So the gradebook has one writer (SQLite stays safe), nbgrader's feedback and formgrader see
+exactly what stock nbgrader would write, and grading overlaps with the bookkeeping.
+"""
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbconvert.writers import FilesWriter
+from nbgrader import utils
+from nbgrader.converters import Autograde
+from nbgrader.utils import rmtree
+
+from autograder import grade
+from autograder.engine import Done, Job
+
+
+class BatchAutograde(Autograde):
+    """nbgrader's Autograde converter, driven per student and per phase instead of by ``start``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.reports: dict[tuple[str, str], object] = {}
+        self.writer = FilesWriter(parent=self, config=self.config)
+        self.exporter = self.exporter_class(parent=self, config=self.config)
+
+    def init_single_notebook_resources(self, notebook_filename: str) -> dict:
+        resources = super().init_single_notebook_resources(notebook_filename)
+        info = resources["nbgrader"]
+        report = self.reports.get((info["student"], info["notebook"]))
+        if report is not None and not self._sanitizing:
+            resources["autograder_report"] = report
+        return resources
+
+    def _notebooks_of(self, assignment: str, student: str) -> list[str]:
+        pattern = os.path.join(self._format_source(assignment, student), self.coursedir.notebook_id + ".ipynb")
+        import glob
+        return sorted(glob.glob(pattern))
+
+    def prepare(self, assignment: str, student: str) -> list[Path]:
+        """nbgrader's set-up and sanitizing for one student; returns the sanitized notebooks."""
+        self._sanitizing = True
+        self.notebooks = self._notebooks_of(assignment, student)
+        self.init_destination(assignment, student)
+        self.run_pre_convert_hook()
+        self.init_assignment(assignment, student)
+        self._init_preprocessors()
+        out = []
+        for filename in self.notebooks:
+            super(Autograde, self).convert_single_notebook(filename)
+            out.append(Path(self.writer.build_directory) / os.path.basename(filename))
+        return out
+
+    def record(self, assignment: str, student: str, notebooks: list[Path]) -> None:
+        """nbgrader's autograde preprocessors on the sanitized notebooks (gradebook writes)."""
+        self._sanitizing = False
+        self._init_preprocessors()
+        try:
+            with utils.setenv(NBGRADER_EXECUTION="autograde"):
+                for path in notebooks:
+                    super(Autograde, self).convert_single_notebook(str(path))
+        finally:
+            self._sanitizing = True
+        self.set_permissions(assignment, student)
+        self.run_post_convert_hook()
+
+    def discard(self, assignment: str, student: str) -> None:
+        """Remove a failed student's partial output (as nbgrader does on failure)."""
+        dest = os.path.normpath(self._format_dest(assignment, student))
+        if os.path.exists(dest):
+            rmtree(dest)
+
+
+@dataclass
+class Pending:
+    notebooks: list[Path]
+    waiting: set[str]
+    failed: str | None = None
+    started: float = field(default_factory=time.time)
+
+
+def read_cells(path: Path) -> list[dict]:
+    return grade.student_cells(nbformat.read(str(path), as_version=4))
+
+
+def error_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+class Batch:
+    """Prepare, grade on ``engine``, record: the three phases, interleaved."""
+
+    def __init__(self, app: BatchAutograde, engine, assignment: str, job_settings: dict, on_done, on_failed):
+        self.app, self.engine, self.assignment = app, engine, assignment
+        self.settings = job_settings
+        self.on_done, self.on_failed = on_done, on_failed  # callbacks(student[, reason])
+        self.pending: dict[str, Pending] = {}
+
+    def add(self, student: str) -> None:
+        try:
+            notebooks = self.app.prepare(self.assignment, student)
+            jobs = [Job((student, p.stem), self.assignment, read_cells(p), **self.settings) for p in notebooks]
+        except Exception as exc:  # noqa: BLE001 - that student fails, the batch goes on
+            self.app.discard(self.assignment, student)
+            self.on_failed(student, error_text(exc))
+            return
+        self.pending[student] = Pending(notebooks, {p.stem for p in notebooks})
+        if not jobs:
+            self._finish(student)
+        for job in jobs:
+            self.engine.submit(job)
+        self.collect(block=False)
+
+    def collect(self, block: bool = True) -> None:
+        for done in self.engine.completed(block=block):
+            self._take(done)
+
+    def _take(self, done: Done) -> None:
+        student, notebook = done.job.key
+        entry = self.pending[student]
+        entry.waiting.discard(notebook)
+        if done.report is None:
+            entry.failed = entry.failed or done.error or "no report"
+        else:
+            self.app.reports[(student, notebook)] = done.report
+        if not entry.waiting:
+            self._finish(student)
+
+    def _finish(self, student: str) -> None:
+        entry = self.pending.pop(student)
+        if entry.failed is None:
+            try:
+                self.app.record(self.assignment, student, entry.notebooks)
+            except Exception as exc:  # noqa: BLE001
+                entry.failed = error_text(exc)
+        for p in entry.notebooks:
+            self.app.reports.pop((student, p.stem), None)
+        if entry.failed is not None:
+            self.app.discard(self.assignment, student)
+            self.on_failed(student, entry.failed)
+        else:
+            self.on_done(student)

@@ -1,0 +1,240 @@
+"""A pool of warm grading workers on this machine / 本机的预热评分工作进程池.
+
+Each worker is one ``python -m autograder.zygote`` process tree (the warm zygote, its judge,
+and a sandboxed child per run). :class:`LocalEngine` starts ``workers`` of them in parallel,
+feeds them jobs from one queue and hands back every report as it finishes, in any order. A
+worker that dies mid-job (killed, out of memory) is started again and the job is graded again
+on it; a job that kills its worker twice is reported as failed, never lost. Results depend
+only on the job, never on the worker it ran on.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from autograder import sandbox
+from autograder.results import NotebookReport
+
+MAX_ATTEMPTS = 2
+
+
+@dataclass
+class Job:
+    key: Any                      # the caller's name for it, e.g. (student, notebook)
+    assignment: str
+    cells: list[dict]
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    devices: list[str] = field(default_factory=lambda: ["cpu"])
+    work_dir: str | None = None
+    attempts: int = 0
+
+
+@dataclass
+class Done:
+    job: Job
+    report: NotebookReport | None
+    error: str | None = None
+    worker: int | None = None
+
+
+class WorkerDied(RuntimeError):
+    pass
+
+
+def worker_env() -> dict[str, str]:
+    """What a worker process sees: no secrets of the coordinator's environment (a sandboxed
+    child could read the worker's initial environment block through /proc)."""
+    env = {"PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
+           "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
+           "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    for k in ("CUDA_VISIBLE_DEVICES", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if k in os.environ:
+            env[k] = os.environ[k]
+    return env
+
+
+class Worker:
+    """One warm worker process tree, spoken to over its stdin and stdout."""
+
+    def __init__(self, slot: int, path: str = "auto", log=None):
+        self.slot, self.path, self.log = slot, path, log
+        self.proc: subprocess.Popen | None = None
+        self.info: dict = {}
+
+    def start(self) -> dict:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-m", "autograder.zygote", "--slot", str(self.slot), "--sandbox", self.path],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=worker_env(), cwd="/",
+            preexec_fn=sandbox.die_with_parent, text=True, encoding="utf-8")
+        line = self.proc.stdout.readline()
+        if not line:
+            raise WorkerDied(f"worker {self.slot} exited while starting (status {self.proc.wait()})")
+        self.info = json.loads(line)
+        if not self.info.get("ready"):
+            self.stop()
+            raise sandbox.SandboxUnavailable(self.info.get("error", "worker refused to start"))
+        return self.info
+
+    def grade(self, job: Job, request_id: int) -> dict:
+        request = {"id": request_id, "assignment": job.assignment, "cells": job.cells,
+                   "limits": job.limits.to_dict(), "devices": job.devices, "work_dir": job.work_dir}
+        try:
+            self.proc.stdin.write(json.dumps(request, ensure_ascii=False) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        except (BrokenPipeError, OSError) as exc:
+            raise WorkerDied(str(exc)) from None
+        if not line:
+            raise WorkerDied(f"worker {self.slot} died (status {self.proc.poll()})")
+        return json.loads(line)
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class LocalEngine:
+    """``workers`` warm workers (default: one per core) sharing one queue of jobs."""
+
+    def __init__(self, workers: int | None = None, path: str = "auto", log_path: Path | None = None):
+        if path not in sandbox.PATHS:
+            raise ValueError(f"sandbox path must be one of {sandbox.PATHS}, not {path!r}")
+        self.size = max(1, workers or os.cpu_count() or 1)
+        self.path = path
+        self.log = open(log_path, "a", encoding="utf-8") if log_path else None
+        self.jobs: queue.Queue = queue.Queue()
+        self.done: queue.Queue = queue.Queue()
+        self.ready: queue.Queue = queue.Queue()
+        self.pending = 0
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._serving = self.size  # workers still able to take jobs
+        self._failure: Exception | None = None
+        self.workers = [Worker(slot, path, self.log) for slot in range(self.size)]
+        self.threads = [threading.Thread(target=self._serve, args=(w,), daemon=True) for w in self.workers]
+        for t in self.threads:
+            t.start()  # each worker is started by its own thread, which outlives it
+        self._info: dict | None = None
+
+    def info(self) -> dict:
+        """The first worker's handshake: sandbox path and mechanisms. Raises if it refused."""
+        if self._info is None:
+            got = self.ready.get()
+            if isinstance(got, Exception):
+                raise got
+            self._info = got
+        return self._info
+
+    def _serve(self, worker: Worker) -> None:
+        try:
+            self.ready.put(worker.start())
+        except Exception as exc:  # noqa: BLE001 - reported to whoever waits on info()
+            self.ready.put(exc)
+            self._drain_on_failure(exc)
+            return
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                break
+            job.attempts += 1
+            try:
+                answer = worker.grade(job, next(self._ids))
+            except WorkerDied as exc:
+                if job.attempts < MAX_ATTEMPTS:
+                    self.jobs.put(job)
+                else:
+                    self.done.put(Done(job, None, f"the grading worker died twice on this submission ({exc})",
+                                       worker.slot))
+                if not self._restart(worker):
+                    return
+                continue
+            report = NotebookReport.from_dict(answer["report"]) if "report" in answer else None
+            self.done.put(Done(job, report, answer.get("error"), worker.slot))
+        worker.stop()
+
+    def _restart(self, worker: Worker) -> bool:
+        worker.stop()
+        try:
+            worker.start()
+            return True
+        except Exception as exc:  # noqa: BLE001
+            self._drain_on_failure(exc)
+            return False
+
+    def _drain_on_failure(self, exc: Exception) -> None:
+        """This worker cannot serve. When none can, every queued job (and every job submitted
+        later) is answered with the reason: never lost, never waited for forever."""
+        with self._lock:
+            self._serving -= 1
+            if self._serving > 0:
+                return
+            self._failure = exc
+        while True:
+            try:
+                job = self.jobs.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None:
+                self.done.put(Done(job, None, f"no grading worker could start: {exc}"))
+
+    def submit(self, job: Job) -> None:
+        self.pending += 1
+        with self._lock:
+            if self._failure is not None:
+                self.done.put(Done(job, None, f"no grading worker could start: {self._failure}"))
+                return
+        self.jobs.put(job)
+
+    def completed(self, block: bool = True) -> Iterator[Done]:
+        """Finished jobs as they come; without ``block``, only those already finished."""
+        while self.pending:
+            try:
+                done = self.done.get(block=block)
+            except queue.Empty:
+                return
+            self.pending -= 1
+            yield done
+
+    def grade_all(self, jobs: list[Job]) -> list[Done]:
+        for j in jobs:
+            self.submit(j)
+        return list(self.completed())
+
+    def grade_cells(self, assignment: str, cells: list[dict], limits: sandbox.Limits = sandbox.Limits(),
+                    devices: list[str] | None = None, work_dir: str | None = None) -> NotebookReport:
+        """Grade one notebook's code cells and wait for it (raises if it could not be graded)."""
+        [done] = self.grade_all([Job(None, assignment, cells, limits, devices or ["cpu"], work_dir)])
+        if done.report is None:
+            raise RuntimeError(f"grading failed / 评分失败: {done.error}")
+        return done.report
+
+    def close(self) -> None:
+        for _ in self.threads:
+            self.jobs.put(None)
+        for t in self.threads:
+            t.join(timeout=30)
+        if self.log:
+            self.log.close()
+
+    def __enter__(self) -> "LocalEngine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
