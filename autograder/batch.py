@@ -31,7 +31,7 @@ from nbgrader import utils
 from nbgrader.converters import Autograde
 from nbgrader.utils import rmtree
 
-from autograder import grade
+from autograder.notebooks import student_cells
 from autograder.engine import Done, Job
 
 
@@ -43,6 +43,17 @@ class BatchAutograde(Autograde):
         self.reports: dict[tuple[str, str], object] = {}
         self.writer = FilesWriter(parent=self, config=self.config)
         self.exporter = self.exporter_class(parent=self, config=self.config)
+
+    def _init_preprocessors(self) -> None:
+        """Each phase's preprocessors are made once per batch and reused: nbgrader's own reset
+        their per-notebook state in ``preprocess`` (making them is ~4 ms each, 13 per student)."""
+        if not hasattr(self, "_made"):
+            self._made = {}
+        phase = self._sanitizing
+        if phase not in self._made:
+            super()._init_preprocessors()
+            self._made[phase] = list(self.exporter._preprocessors)
+        self.exporter._preprocessors = list(self._made[phase])
 
     def init_single_notebook_resources(self, notebook_filename: str) -> dict:
         resources = super().init_single_notebook_resources(notebook_filename)
@@ -100,7 +111,7 @@ class Pending:
 
 
 def read_cells(path: Path) -> list[dict]:
-    return grade.student_cells(nbformat.read(str(path), as_version=4))
+    return student_cells(nbformat.read(str(path), as_version=4))
 
 
 def error_text(exc: BaseException) -> str:
@@ -115,8 +126,10 @@ class Batch:
         self.settings = job_settings
         self.on_done, self.on_failed = on_done, on_failed  # callbacks(student[, reason])
         self.pending: dict[str, Pending] = {}
+        self.seconds = {"prepare": 0.0, "record": 0.0}  # nbgrader's bookkeeping, in this process
 
     def add(self, student: str) -> None:
+        t0 = time.perf_counter()
         try:
             notebooks = self.app.prepare(self.assignment, student)
             jobs = [Job((student, p.stem), self.assignment, read_cells(p), **self.settings) for p in notebooks]
@@ -124,6 +137,8 @@ class Batch:
             self.app.discard(self.assignment, student)
             self.on_failed(student, error_text(exc))
             return
+        finally:
+            self.seconds["prepare"] += time.perf_counter() - t0
         self.pending[student] = Pending(notebooks, {p.stem for p in notebooks})
         if not jobs:
             self._finish(student)
@@ -149,10 +164,12 @@ class Batch:
     def _finish(self, student: str) -> None:
         entry = self.pending.pop(student)
         if entry.failed is None:
+            t0 = time.perf_counter()
             try:
                 self.app.record(self.assignment, student, entry.notebooks)
             except Exception as exc:  # noqa: BLE001
                 entry.failed = error_text(exc)
+            self.seconds["record"] += time.perf_counter() - t0
         for p in entry.notebooks:
             self.app.reports.pop((student, p.stem), None)
         if entry.failed is not None:

@@ -10,7 +10,7 @@ pass there". Messages say what differs, never the expected values.
 from __future__ import annotations
 
 from autograder import harness, judge, specs
-from autograder.results import ProblemResult
+from autograder.results import ProblemResult, format_result
 
 
 class CheckFailed(AssertionError):
@@ -29,7 +29,7 @@ class Checker:
             raise CheckFailed(f"本作业没有名为 {name!r} 的题目，请不要修改函数名 / "
                               f"this assignment has no problem called {name!r}; keep the function names") from None
         result = evaluate(problem, fn, hidden)
-        print(format_result(problem, result))
+        print(format_result(result))
         if result.status != "ok":
             failed = sum(not c.passed for c in result.cases)
             raise CheckFailed(f"{problem.function}: {failed}/{len(result.cases)} 个测试未通过 / "
@@ -45,15 +45,3 @@ def evaluate(problem: specs.Problem, fn, hidden: bool = True) -> ProblemResult:
     got: dict = {}
     records = [harness.run_case(fn, w, arrays, got, f"g{i}") for i, w in enumerate(plan.wire)]
     return plan.score(records, got)
-
-
-def format_result(problem: specs.Problem, result: ProblemResult) -> str:
-    lines = [f"{problem.function} — {problem.title_zh} / {problem.title_en}"]
-    for c in result.cases:
-        mark = "✔" if c.passed else "✘"
-        where = f" [{c.device}]" if c.device != "cpu" else ""
-        lines.append(f"  {mark} {c.name}{where}" + ("" if c.passed else f"\n      {c.message.zh}\n      {c.message.en}"))
-    if result.note:
-        lines.append(f"  ✘ {result.note.zh}\n    {result.note.en}")
-    lines.append(f"  得分 / score: {result.score:g} / {result.points:g}")
-    return "\n".join(lines)

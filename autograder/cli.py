@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from autograder import demo
+from autograder.sandbox import SandboxUnavailable
 from autograder.pipeline import Course, console
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +83,10 @@ def main(argv=None) -> int:
     parser.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
     parser.add_argument("--course", type=Path, default=ROOT / "course", help="course root (nbgrader_config.py)")
     parser.add_argument("--out", type=Path, default=ROOT / "out", help="where demo/export write results")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="grade: warm workers (default: c.TrustedExecute.workers, else one per core)")
+    parser.add_argument("--sandbox", choices=["auto", "fork", "bwrap"], default=None,
+                        help="grade: how student code starts (default: c.TrustedExecute.sandbox, 'auto')")
     args = parser.parse_args(argv)
     if args.step == "demo":
         return run_demo(args.out / "demo", args.assignment)
@@ -91,7 +96,11 @@ def main(argv=None) -> int:
     if args.step == "release":
         console.print(f"released to {course.release(args.assignment)}")
     elif args.step == "grade":
-        outcomes = course.grade(args.assignment)
+        try:
+            outcomes = course.grade(args.assignment, workers=args.workers, sandbox_path=args.sandbox)
+        except SandboxUnavailable as exc:
+            console.print(f"[red]refusing to grade / 拒绝评分: {exc}[/red]")
+            return 2
         for o in outcomes:
             if not o.ok:
                 console.print(f"[yellow]{o.student}[/yellow]: {o.reason.zh} / {o.reason.en}")

@@ -64,14 +64,17 @@ def worker_env() -> dict[str, str]:
 class Worker:
     """One warm worker process tree, spoken to over its stdin and stdout."""
 
-    def __init__(self, slot: int, path: str = "auto", log=None):
-        self.slot, self.path, self.log = slot, path, log
+    def __init__(self, slot: int, path: str = "auto", log=None, prewarm: str = ""):
+        self.slot, self.path, self.log, self.prewarm = slot, path, log, prewarm
         self.proc: subprocess.Popen | None = None
         self.info: dict = {}
+        self.warm_seconds: float | None = None
 
     def start(self) -> dict:
+        self.warm_seconds = None
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.zygote", "--slot", str(self.slot), "--sandbox", self.path],
+            [sys.executable, "-I", "-m", "autograder.zygote", "--slot", str(self.slot), "--sandbox", self.path,
+             "--prewarm", self.prewarm],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=worker_env(), cwd="/",
             preexec_fn=sandbox.die_with_parent, text=True, encoding="utf-8")
         line = self.proc.stdout.readline()
@@ -90,6 +93,9 @@ class Worker:
             self.proc.stdin.write(json.dumps(request, ensure_ascii=False) + "\n")
             self.proc.stdin.flush()
             line = self.proc.stdout.readline()
+            if self.warm_seconds is None and line:  # the judge's "warm" line comes first
+                self.warm_seconds = json.loads(line).get("warm")
+                line = self.proc.stdout.readline()
         except (BrokenPipeError, OSError) as exc:
             raise WorkerDied(str(exc)) from None
         if not line:
@@ -113,7 +119,8 @@ class Worker:
 class LocalEngine:
     """``workers`` warm workers (default: one per core) sharing one queue of jobs."""
 
-    def __init__(self, workers: int | None = None, path: str = "auto", log_path: Path | None = None):
+    def __init__(self, workers: int | None = None, path: str = "auto", log_path: Path | None = None,
+                 prewarm: tuple[str, list[str]] | None = None):
         if path not in sandbox.PATHS:
             raise ValueError(f"sandbox path must be one of {sandbox.PATHS}, not {path!r}")
         self.size = max(1, workers or os.cpu_count() or 1)
@@ -127,7 +134,8 @@ class LocalEngine:
         self._lock = threading.Lock()
         self._serving = self.size  # workers still able to take jobs
         self._failure: Exception | None = None
-        self.workers = [Worker(slot, path, self.log) for slot in range(self.size)]
+        warm = f"{prewarm[0]}:{','.join(prewarm[1])}" if prewarm else ""
+        self.workers = [Worker(slot, path, self.log, warm) for slot in range(self.size)]
         self.threads = [threading.Thread(target=self._serve, args=(w,), daemon=True) for w in self.workers]
         for t in self.threads:
             t.start()  # each worker is started by its own thread, which outlives it

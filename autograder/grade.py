@@ -8,8 +8,6 @@ again for the problems still to do (and a top-level cell that hung is skipped ne
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import shutil
 import tempfile
@@ -20,24 +18,9 @@ import numpy as np
 from nbformat import NotebookNode
 
 from autograder import harness, judge, sandbox
+from autograder.notebooks import cells_digest, student_cells
 from autograder.results import Msg, NotebookReport, ProblemResult, failed_problem
 from autograder.specs import Assignment, Problem, devices as machine_devices
-
-
-def is_test_cell(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "code" and meta.get("grade", False) and not meta.get("solution", False)
-
-
-def student_cells(nb: NotebookNode) -> list[dict]:
-    """The code a kernel would run: every code cell except the graded test cells."""
-    return [{"index": i, "source": c.source} for i, c in enumerate(nb.cells)
-            if c.cell_type == "code" and not is_test_cell(c)]
-
-
-def cells_digest(cells: list[dict]) -> str:
-    """Names exactly the code that was graded (recorded in the report)."""
-    return hashlib.sha256(json.dumps(cells, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 class AssignmentPlan:
@@ -47,14 +30,16 @@ class AssignmentPlan:
         self.assignment, self.devices = assignment, list(devices)
         self.arrays: dict = {}
         self.plans = {p.function: judge.plan(p, self.arrays, self.devices) for p in assignment.problems}
-        buffer = io.BytesIO()
-        np.savez(buffer, **self.arrays)
-        self._inputs = buffer.getvalue()
+        self._inputs: bytes | None = None
 
     def write_job(self, job_dir: Path, cells, skip, problems: list[Problem]) -> None:
         (job_dir / harness.PROGRESS).mkdir(parents=True)
         (job_dir / harness.RESULTS).mkdir()
-        (job_dir / "inputs.npz").write_bytes(self._inputs)
+        if self._inputs is None:  # serialised once, copied into every job folder
+            harness.write_arrays(job_dir / "inputs.bin", {k: np.asarray(v) for k, v in self.arrays.items()})
+            self._inputs = (job_dir / "inputs.bin").read_bytes()
+        else:
+            (job_dir / "inputs.bin").write_bytes(self._inputs)
         job = {"cells": cells, "skip_cells": sorted(skip),
                "problems": [{"function": p.function, "cases": self.plans[p.function].wire} for p in problems]}
         (job_dir / "job.json").write_text(json.dumps(job))
@@ -64,21 +49,20 @@ class AssignmentPlan:
         results = job_dir / harness.RESULTS
         try:
             records = json.loads((results / f"{name}.json").read_text())["cases"]
-            with np.load(results / f"{name}.npz", allow_pickle=False) as npz:
-                got = {k: npz[k] for k in npz.files}
+            got = harness.read_arrays(results / f"{name}.bin")
             if len(records) != len(self.plans[name].wire):
                 raise ValueError("wrong number of records")
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            return failed_problem(name, problem.points, "unreadable", Msg(
+            return failed_problem(problem, "unreadable", Msg(
                 f"无法读取评测结果（{type(exc).__name__}）", f"could not read the results ({type(exc).__name__})"))
         return self.plans[name].score(records, got)
 
 
 def _blame(problem: Problem, overran: str | None, limits: sandbox.Limits) -> ProblemResult:
     if overran == harness.problem_marker(problem.function):
-        return failed_problem(problem.function, problem.points, "timeout", Msg(
+        return failed_problem(problem, "timeout", Msg(
             f"超过时间限制（{limits.problem_seconds:g} 秒）", f"exceeded the time limit ({limits.problem_seconds:g} s)"))
-    return failed_problem(problem.function, problem.points, "crashed", Msg(
+    return failed_problem(problem, "crashed", Msg(
         "运行时进程意外退出（例如调用了 sys.exit/os._exit，或内存耗尽）",
         "the process exited while running it (e.g. sys.exit/os._exit, or out of memory)"))
 
@@ -92,16 +76,24 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
                             devices=plan.devices, cells_digest=cells_digest(cells))
     results: dict[str, ProblemResult] = {}
     remaining, skip = list(assignment.problems), set()
+    phases = dict.fromkeys(("write", "run", "judge"), 0.0)
+    clock = time.perf_counter
     for _attempt in range(len(remaining) + len(cells) + 1):
         job_dir = Path(tempfile.mkdtemp(prefix="grade-", dir=work_dir))
         try:
+            t = clock()
             plan.write_job(job_dir, cells, skip, remaining)
+            phases["write"] += clock() - t
+            t = clock()
             run = box.run(job_dir, limits)
+            phases["run"] += clock() - t
             if run.error:
                 raise sandbox.SandboxUnavailable(run.error)
+            t = clock()
             for p in remaining:
                 if (job_dir / harness.RESULTS / f"{p.function}.json").exists():
                     results[p.function] = plan.judge(p, job_dir)
+            phases["judge"] += clock() - t
             for errs in job_dir.glob("cell_errors_*.json"):
                 report.cell_errors = _read_json_list(errs)
             progress = sandbox.Progress(job_dir)
@@ -128,10 +120,11 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
         finally:
             shutil.rmtree(job_dir, ignore_errors=True)
     for p in remaining:
-        results[p.function] = failed_problem(p.function, p.points, "crashed", Msg(
+        results[p.function] = failed_problem(p, "crashed", Msg(
             "评测进程无法启动或提前退出", "the grading process could not start or exited early"))
     report.problems = [results[p.function] for p in assignment.problems]
     report.seconds = round(time.time() - t0, 3)
+    report.phases = {k: round(v, 4) for k, v in phases.items()}
     return report
 
 

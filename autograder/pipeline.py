@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import html
+import json
 import os
 import sys
 import time
@@ -30,6 +31,7 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.batch import Batch, BatchAutograde
+from autograder.bookkeeping import batch_bookkeeping
 from autograder.engine import LocalEngine
 from autograder.preprocessors import TrustedExecute
 from autograder.results import Msg, NotebookReport, ReportStore
@@ -90,7 +92,9 @@ class Course:
 
     def settings(self):
         """The grading settings of nbgrader_config.py (``c.TrustedExecute.*``)."""
-        return TrustedExecute(config=self.config)
+        if not hasattr(self, "_settings"):
+            self._settings = TrustedExecute(config=self.config)
+        return self._settings
 
     def reports(self) -> ReportStore:
         report_dir = Path(self.settings().report_dir)
@@ -108,16 +112,18 @@ class Course:
             Path(settings.work_dir).mkdir(parents=True, exist_ok=True)
         log = self.reports().root / assignment / "workers.log"
         log.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.time()
         with self.here():
-            with self.gradebook() as gb:  # every student exists before the fan-out, created once
-                for student in students:
-                    gb.update_or_create_student(student)
-            engine = LocalEngine(workers, sandbox_path or settings.sandbox, log)
+            engine = LocalEngine(workers, sandbox_path or settings.sandbox, log,  # warms up meanwhile
+                                 prewarm=(assignment, settings.grading_devices()))
             try:
-                info = engine.info()
+                info = engine.info()  # refuses here, before anything is written, if the path is unavailable
+                with self.gradebook() as gb:  # every student exists before the fan-out, created once
+                    for student in students:
+                        gb.update_or_create_student(student)
                 if not quiet:
                     self._announce(info, workers, settings.grading_devices())
-                with temp_attrs(self.coursedir, assignment_id=assignment, student_id="*"):
+                with temp_attrs(self.coursedir, assignment_id=assignment, student_id="*"), batch_bookkeeping():
                     app = BatchAutograde(coursedir=self.coursedir, parent=self.api)
                     app.force, app.create_student = True, True
                     with self._progress(assignment, len(students), quiet) as tick:
@@ -146,6 +152,13 @@ class Course:
                         batch.collect()
             finally:
                 engine.close()
+        summary = {"assignment": assignment, "students": len(students), "workers": workers,
+                   "sandbox_path": info["path"], "mechanisms": info["mechanisms"],
+                   "devices": settings.grading_devices(),
+                   "warm_seconds": max((w.warm_seconds or 0 for w in engine.workers), default=None),
+                   "seconds": round(time.time() - t0, 3), "prepare_seconds": round(batch.seconds["prepare"], 3),
+                   "record_seconds": round(batch.seconds["record"], 3)}
+        (log.parent / "batch.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
         return [outcomes[s] for s in students]
 
     def _announce(self, info: dict, workers: int, devices: list[str]) -> None:

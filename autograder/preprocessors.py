@@ -18,12 +18,12 @@ from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import Enum, Float, Integer, List, Unicode
 
-from autograder import grade, specs
-from autograder.check import format_result
 from autograder.engine import LocalEngine
-from autograder.results import Msg, ReportStore
+from autograder.notebooks import cells_digest, is_test_cell, student_cells
+from autograder.results import Msg, ReportStore, format_result
 from autograder.sandbox import PATHS, Limits
 
+_CLEAR_HIDDEN = ClearHiddenTests()
 _ENGINE = None  # the warm worker of a plain `nbgrader autograde` run, kept for the whole command
 
 
@@ -122,14 +122,14 @@ class TrustedExecute(NbGraderPreprocessor):
                       memory_bytes=self.memory_mib << 20)
 
     def grading_devices(self) -> list[str]:
-        return list(self.devices) or specs.devices()
+        """The configured devices, or ["auto"]: each worker then grades on CPU plus CUDA if it has it."""
+        return list(self.devices) or ["auto"]
 
     def preprocess(self, nb: NotebookNode, resources: dict):
         info = resources["nbgrader"]
-        assignment = specs.load(info["assignment"])
-        cells = grade.student_cells(nb)
+        cells = student_cells(nb)
         report = resources.get("autograder_report")
-        if report is None or report.cells_digest != grade.cells_digest(cells):
+        if report is None or report.cells_digest != cells_digest(cells):
             report = self._grade_here(info["assignment"], cells)
         repairs = nb.metadata.get("autograder", {}).pop("repairs", [])
         if repairs:
@@ -138,11 +138,11 @@ class TrustedExecute(NbGraderPreprocessor):
         if report.notes:  # shown at the top of the feedback
             lines = ["**评分说明 / Grading notes**", ""] + [f"- {n.zh} / {n.en}" for n in report.notes]
             nb.cells.insert(0, new_markdown_cell("\n".join(lines)))
-        by_grade_id = {assignment.problem(p.function).grade_id: p for p in report.problems}
+        by_grade_id = {p.grade_id: p for p in report.problems}
         for cell in nb.cells:
-            if grade.is_test_cell(cell):
+            if is_test_cell(cell):
                 result = by_grade_id.get(cell.metadata.nbgrader.get("grade_id"))
-                self._write_outcome(cell, assignment, result)
+                self._write_outcome(cell, result)
         ReportStore(Path(self.report_dir)).write(info["student"], info["notebook"], report)
         self.log.info("%s/%s: %s of %s points in %.1f s (sandbox: %s)", info["student"], info["notebook"],
                       report.score, report.max_score, report.seconds, report.sandbox_path)
@@ -159,13 +159,13 @@ class TrustedExecute(NbGraderPreprocessor):
         return _ENGINE.grade_cells(assignment, cells, self.limits(), self.grading_devices(), self.work_dir or None)
 
     @staticmethod
-    def _write_outcome(cell, assignment, result) -> None:
-        ClearHiddenTests()._remove_hidden_test_region(cell)  # hidden tests stay private in feedback
+    def _write_outcome(cell, result) -> None:
+        _CLEAR_HIDDEN._remove_hidden_test_region(cell)  # hidden tests stay private in feedback
         if result is None:
             text = "这个测试单元格不属于本作业的任何题目 / this test cell matches no problem of the assignment\n"
             cell.outputs = [new_output("error", ename="UnknownTest", evalue=text.strip(), traceback=[text])]
             return
-        text = format_result(assignment.problem(result.function), result) + "\n"
+        text = format_result(result) + "\n"
         cell.outputs = [new_output("stream", name="stdout", text=text),
                         new_output("execute_result", data={"text/plain": repr(result.score)}, execution_count=1)]
         cell.execution_count = 1

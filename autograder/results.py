@@ -45,15 +45,32 @@ class ProblemResult:
     status: str
     cases: list[CaseResult] = field(default_factory=list)
     note: Msg | None = None
+    grade_id: str = ""   # the nbgrader test cell it scores
+    title_zh: str = ""
+    title_en: str = ""
 
     def __post_init__(self):
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}")
 
 
-def failed_problem(function: str, points: float, status: str, note: Msg) -> ProblemResult:
-    """A problem that earned nothing because its run failed as a whole (no per-case results)."""
-    return ProblemResult(function, points, 0.0, status, [], note)
+def failed_problem(problem, status: str, note: Msg) -> ProblemResult:
+    """A problem (a spec) that earned nothing because its run failed as a whole (no case results)."""
+    return ProblemResult(problem.function, problem.points, 0.0, status, [], note, problem.grade_id,
+                         problem.title_zh, problem.title_en)
+
+
+def format_result(result: ProblemResult) -> str:
+    """What a student reads about one problem: each case, what was wrong, the score."""
+    lines = [f"{result.function} — {result.title_zh} / {result.title_en}"]
+    for c in result.cases:
+        mark = "✔" if c.passed else "✘"
+        where = f" [{c.device}]" if c.device != "cpu" else ""
+        lines.append(f"  {mark} {c.name}{where}" + ("" if c.passed else f"\n      {c.message.zh}\n      {c.message.en}"))
+    if result.note:
+        lines.append(f"  ✘ {result.note.zh}\n    {result.note.en}")
+    lines.append(f"  得分 / score: {result.score:g} / {result.points:g}")
+    return "\n".join(lines)
 
 
 @dataclass
@@ -78,6 +95,7 @@ class NotebookReport:
     unreadable: Msg | None = None
     cells_digest: str = ""  # which code was graded (see grade.cells_digest)
     seconds: float = 0.0
+    phases: dict = field(default_factory=dict)  # seconds spent writing the job, in the sandbox, judging
 
     @property
     def score(self) -> float:
@@ -88,20 +106,25 @@ class NotebookReport:
         return sum(p.points for p in self.problems)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = {f: getattr(self, f) for f in self.__dataclass_fields__}  # shallow: asdict is slow here
+        data["problems"] = [_problem_dict(p) for p in self.problems]
+        data["notes"] = [asdict(n) for n in self.notes]
+        data["unreadable"] = asdict(self.unreadable) if self.unreadable else None
+        return data
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, data: dict) -> "NotebookReport":
         msg = _msg
         problems = [ProblemResult(p["function"], p["points"], p["score"], p["status"],
                                   [CaseResult(c["name"], c["device"], c["passed"], msg(c.get("message")))
-                                   for c in p.get("cases", [])], msg(p.get("note")))
+                                   for c in p.get("cases", [])], msg(p.get("note")), p.get("grade_id", ""),
+                                  p.get("title_zh", ""), p.get("title_en", ""))
                     for p in data.get("problems", [])]
         fields = {k: data[k] for k in ("sandbox", "sandbox_path", "devices", "cell_errors", "flags",
-                                       "cells_digest", "seconds") if k in data}
+                                       "cells_digest", "seconds", "phases") if k in data}
         return cls(data["assignment"], problems, notes=[msg(n) for n in data.get("notes", [])],
                    unreadable=msg(data.get("unreadable")), **fields)
 
@@ -120,6 +143,14 @@ def status_line(problems: list[tuple[str, str]], flags: list[str]) -> str:
     else:
         parts = [f"{f}={s}" for f, s in bad] or ["ok"]
     return "; ".join(parts + flags)
+
+
+def _problem_dict(p: ProblemResult) -> dict:
+    msg = (lambda m: None if m is None else {"zh": m.zh, "en": m.en})
+    return {"function": p.function, "points": p.points, "score": p.score, "status": p.status,
+            "cases": [{"name": c.name, "device": c.device, "passed": c.passed, "message": msg(c.message)}
+                      for c in p.cases], "note": msg(p.note), "grade_id": p.grade_id,
+            "title_zh": p.title_zh, "title_en": p.title_en}
 
 
 def _msg(data) -> Msg | None:

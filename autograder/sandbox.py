@@ -30,7 +30,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autograder import harness
+
+def _protocol():
+    """The harness module, whose marker files these watch. Imported on first use: it imports
+    torch, which the coordinator (it only builds :class:`Limits`) never needs."""
+    from autograder import harness
+    return harness
+
 
 NOBODY = 65534
 POLL_SECONDS = 0.05
@@ -69,8 +75,8 @@ class Progress:
     """The harness's marker files in ``JOB/progress`` (see :mod:`autograder.harness`)."""
 
     def __init__(self, job_dir: Path):
-        self.dir = Path(job_dir) / harness.PROGRESS
-        self.results = Path(job_dir) / harness.RESULTS
+        self.dir = Path(job_dir) / _protocol().PROGRESS
+        self.results = Path(job_dir) / _protocol().RESULTS
 
     def _started(self, prefix: str) -> dict[str, float]:
         try:
@@ -87,32 +93,32 @@ class Progress:
         return out
 
     def problems_started(self) -> dict[str, float]:
-        return self._started(harness.PROBLEM_PREFIX)
+        return self._started(_protocol().PROBLEM_PREFIX)
 
     def problem_done(self, function: str) -> bool:
         return (self.results / f"{function}.json").exists()
 
     def running_cells(self) -> dict[int, float]:
         """Cells that started and did not finish: index -> start time."""
-        marks = self._started(harness.CELL_PREFIX)
+        marks = self._started(_protocol().CELL_PREFIX)
         return {int(n): t for n, t in marks.items()
-                if n.isdigit() and f"{n}{harness.DONE_SUFFIX}" not in marks}
+                if n.isdigit() and f"{n}{_protocol().DONE_SUFFIX}" not in marks}
 
     def unfinished_cell(self) -> int | None:
         cells = self.running_cells()
         return min(cells) if cells else None
 
     def output_truncated(self) -> bool:
-        return (self.dir / harness.OUTPUT_TRUNCATED).exists()
+        return (self.dir / _protocol().OUTPUT_TRUNCATED).exists()
 
 
 def overrun(progress: Progress, limits: Limits, now: float) -> str | None:
     for name, t0 in progress.problems_started().items():
         if now - t0 > limits.problem_seconds and not progress.problem_done(name):
-            return harness.problem_marker(name)
+            return _protocol().problem_marker(name)
     for index, t0 in progress.running_cells().items():
         if now - t0 > limits.cell_seconds:
-            return harness.cell_marker(index)
+            return _protocol().cell_marker(index)
     return None
 
 
@@ -237,7 +243,7 @@ class BwrapSandbox:
         return jail + python
 
     def run(self, job_dir: Path, limits: Limits) -> Run:
-        shutil.copy(harness.__file__, job_dir / "harness.py")  # runs as a lone file
+        shutil.copy(_protocol().__file__, job_dir / "harness.py")  # runs as a lone file
         if os.geteuid() == 0:
             for p in [job_dir, *job_dir.rglob("*")]:
                 os.chown(p, NOBODY, NOBODY)

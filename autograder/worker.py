@@ -6,14 +6,16 @@ stdin (a notebook's code cells, the assignment, limits, devices), grades it with
 line on stdout (the :class:`~autograder.results.NotebookReport`). Plans (inputs and torch
 references) are made once per assignment and device set and kept for every later request.
 
-The first line it writes says which sandbox path it got, so the coordinator can print it and
-refuse a forced path the machine cannot give.
+The zygote's first line (before any warm-up) says which sandbox path this worker got, so the
+coordinator can print it and refuse a forced path the machine cannot give; the judge's first
+line says when it is warm.
 """
 from __future__ import annotations
 
 import json
 import os
 import sys
+import time
 import traceback
 
 from autograder import grade, sandbox, specs
@@ -27,26 +29,40 @@ def _protocol_out():
     return out
 
 
-def main(conn, info: dict) -> None:
+def main(conn, info: dict, prewarm: str = "", started: float | None = None) -> None:
+    """Serve requests; first make the plan named by ``prewarm`` ("ASSIGNMENT:cpu,cuda") and say
+    how long the warm-up took (one ``{"warm": seconds}`` line)."""
     sandbox.die_with_parent()
     out = _protocol_out()
 
     def send(message: dict) -> None:
         out.write(json.dumps(message, ensure_ascii=False) + "\n")
         out.flush()
-    if info["requested"] == "fork" and info["path"] != "fork":
-        send({"ready": False, "error": f"fork sandbox unavailable / fork 沙箱不可用: {info['why_not_fork']}"})
-        return
     box = sandbox.ForkSandbox(conn, info["mechanisms"]) if info["path"] == "fork" else sandbox.BwrapSandbox()
-    send({"ready": True, **info})
     plans: dict[tuple, grade.AssignmentPlan] = {}
+
+    def plan_for(assignment: str, devices) -> grade.AssignmentPlan:
+        if list(devices) == ["auto"]:
+            devices = specs.devices()  # this worker's: CPU, plus CUDA when it has one
+        key = (assignment, tuple(devices))
+        if key not in plans:
+            missing = [d for d in devices if d not in specs.devices()]
+            if missing:
+                raise sandbox.SandboxUnavailable(f"this worker has no {', '.join(missing)} device / 本机没有该设备")
+            plans[key] = grade.AssignmentPlan(specs.load(assignment), list(devices))
+        return plans[key]
+    if prewarm:
+        assignment, _, devices = prewarm.partition(":")
+        try:
+            plan_for(assignment, devices.split(",") if devices else ["cpu"])
+        except Exception:  # noqa: BLE001 - reported again on the first request for it
+            pass
+    send({"warm": round(time.time() - (started or time.time()), 3)})
     for line in sys.stdin:
         req = json.loads(line)
         try:
-            key = (req["assignment"], tuple(req["devices"]))
-            if key not in plans:
-                plans[key] = grade.AssignmentPlan(specs.load(req["assignment"]), req["devices"])
-            report = grade.grade_cells(req["cells"], plans[key], box, sandbox.Limits(**req["limits"]),
+            plan = plan_for(req["assignment"], req["devices"])
+            report = grade.grade_cells(req["cells"], plan, box, sandbox.Limits(**req["limits"]),
                                        req.get("work_dir") or None)
             send({"id": req["id"], "report": report.to_dict()})
         except Exception as exc:  # noqa: BLE001 - the coordinator records it for this submission

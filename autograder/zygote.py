@@ -27,7 +27,9 @@ A run, in the child (the "warden", trusted) and the grandchild (becomes untruste
 from __future__ import annotations
 
 import os
+import sys
 
+sys.modules.setdefault("rfc3987_syntax", None)  # see autograder/__main__.py: 1.7 s of import for nothing here
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before NumPy and torch load: no thread pool to break a fork
 
@@ -38,17 +40,16 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from autograder import harness, sandbox  # noqa: E402  (imports NumPy and torch)
 
 # Imported in the parent so that no child has to read them from disk after the privilege drop
-# (a lazy import from a root-only folder would fail there) and no run pays for them: the first
-# operator under a dispatch mode imports torch._dynamo and what it needs (~2 s otherwise);
-# creating an IPython shell imports the rest.
-PRELOAD = ("torch._dynamo", "torch._inductor", "sympy", "torch.utils._python_dispatch", "torch.overrides",
+# (a lazy import from a root-only folder would fail there) and no run pays for them: creating
+# an IPython shell imports these (the recorders do not need torch._dynamo: see OpRecorder).
+PRELOAD = ("torch.utils._python_dispatch", "torch.overrides", "torch.fx.experimental.symbolic_shapes",
+           "numpy.random", "secrets",
            "IPython.core.interactiveshell", "IPython.core.application", "IPython.core.completer",
            "IPython.core.completerlib", "IPython.core.crashhandler", "IPython.core.logger", "IPython.core.magics",
            "IPython.core.oinspect", "IPython.utils.generics", "IPython.utils.wildcard", "sqlite3", "bdb",
@@ -284,23 +285,30 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slot", type=int, default=0)
     parser.add_argument("--sandbox", choices=sandbox.PATHS, default="auto")
+    parser.add_argument("--prewarm", default="", help="ASSIGNMENT:DEVICES, e.g. a07_classification_losses:cpu")
     args = parser.parse_args(argv)
     sandbox.die_with_parent()
     t0 = time.time()
-    preload()
     uid = UID_BASE + args.slot
     why_not = probe(uid) if args.sandbox != "bwrap" else "bubblewrap path requested / 指定了 bubblewrap 路径"
     path = "fork" if why_not is None else "bwrap"
+    # the handshake goes out before the slower warm-up, so a refused path is known at once
+    handshake = {"ready": True, "path": path, "requested": args.sandbox, "why_not_fork": why_not,
+                 "slot": args.slot, "mechanisms": mechanisms(uid) if path == "fork" else sandbox.BwrapSandbox.mechanisms()}
+    if args.sandbox == "fork" and path != "fork":
+        handshake = {"ready": False, "error": f"fork sandbox unavailable / fork 沙箱不可用: {why_not}"}
+    sys.stdout.write(json.dumps(handshake, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    if not handshake["ready"]:
+        return
+    preload()
     ours, theirs = socket.socketpair()
     judge = os.fork()
     if judge == 0:
         ours.close()
         from autograder import worker
 
-        worker.main(theirs if path == "fork" else None, {
-            "path": path, "requested": args.sandbox, "why_not_fork": why_not, "slot": args.slot,
-            "mechanisms": mechanisms(uid) if path == "fork" else sandbox.BwrapSandbox.mechanisms(),
-            "warm_seconds": round(time.time() - t0, 3)})
+        worker.main(theirs if path == "fork" else None, handshake, args.prewarm, t0)
         os._exit(0)
     theirs.close()
     null = os.open(os.devnull, os.O_RDWR)

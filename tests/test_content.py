@@ -4,7 +4,7 @@ import re
 import pytest
 
 from autograder import specs
-from autograder.grade import is_test_cell
+from autograder.notebooks import is_test_cell
 from conftest import LESSONS, MASTERS, ROOT, load_json
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -11,7 +11,7 @@ import pytest
 from autograder import sandbox, specs
 from autograder.demo import fill, key_answers
 from autograder.engine import LocalEngine
-from autograder.grade import student_cells
+from autograder.notebooks import student_cells
 from conftest import ROOT
 
 MASTER = ROOT / "course" / "source" / "a01_tensors" / "a01_tensors.ipynb"
