@@ -18,6 +18,7 @@ CHROMIUM ?= /usr/bin/chromium
 help: ## list the targets / 列出所有目标
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 	@echo "  ASSIGNMENT=$(ASSIGNMENT) (e.g. make collect ASSIGNMENT=a02_tensor_operations / 指定作业)"
+	@echo "  make grade WORKERS=4 SANDBOX=auto|fork|bwrap (default: one worker per core, fork where possible)"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,8 +59,8 @@ solutions: $(STAMP) ## regenerate solutions/ from the master notebooks / 重新�
 release: $(STAMP) ## nbgrader: source -> release / 发布作业
 	$(BIN)/python -m autograder release --assignment $(ASSIGNMENT)
 
-grade: $(STAMP) ## autograde course/submitted with the trusted grader / 自动评分
-	$(BIN)/python -m autograder grade --assignment $(ASSIGNMENT)
+grade: $(STAMP) ## autograde course/submitted on warm sandboxed workers (WORKERS=n SANDBOX=auto|fork|bwrap) / 自动评分
+	$(BIN)/python -m autograder grade --assignment $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SANDBOX),--sandbox $(SANDBOX))
 
 feedback: $(STAMP) ## feedback HTML for graded submissions / 生成反馈
 	$(BIN)/python -m autograder feedback --assignment $(ASSIGNMENT)

@@ -206,9 +206,13 @@ class BwrapSandbox:
     """A fresh ``bwrap ... python -I harness.py JOB`` for every run."""
     path = "bwrap"
 
-    @staticmethod
-    def mechanisms() -> list[str]:
+    def __init__(self, why_not_fork: str | None = None):
+        self.why_not_fork = why_not_fork
+
+    def mechanisms(self) -> list[str]:
         found = ["a fresh interpreter per run (bubblewrap path: slower than fork)"]
+        if self.why_not_fork:
+            found.append(f"fork path unavailable: {self.why_not_fork}")
         if bwrap_available():
             found += ["bubblewrap: no network, private PID namespace, read-only system, instructor files hidden"]
             if os.geteuid() == 0:

@@ -38,7 +38,8 @@ def main(conn, info: dict, prewarm: str = "", started: float | None = None) -> N
     def send(message: dict) -> None:
         out.write(json.dumps(message, ensure_ascii=False) + "\n")
         out.flush()
-    box = sandbox.ForkSandbox(conn, info["mechanisms"]) if info["path"] == "fork" else sandbox.BwrapSandbox()
+    box = (sandbox.ForkSandbox(conn, info["mechanisms"]) if info["path"] == "fork"
+           else sandbox.BwrapSandbox(info.get("why_not_fork")))
     plans: dict[tuple, grade.AssignmentPlan] = {}
 
     def plan_for(assignment: str, devices) -> grade.AssignmentPlan:

@@ -294,7 +294,7 @@ def main(argv=None) -> None:
     path = "fork" if why_not is None else "bwrap"
     # the handshake goes out before the slower warm-up, so a refused path is known at once
     handshake = {"ready": True, "path": path, "requested": args.sandbox, "why_not_fork": why_not,
-                 "slot": args.slot, "mechanisms": mechanisms(uid) if path == "fork" else sandbox.BwrapSandbox.mechanisms()}
+                 "slot": args.slot, "mechanisms": mechanisms(uid) if path == "fork" else sandbox.BwrapSandbox(why_not).mechanisms()}
     if args.sandbox == "fork" and path != "fork":
         handshake = {"ready": False, "error": f"fork sandbox unavailable / fork 沙箱不可用: {why_not}"}
     sys.stdout.write(json.dumps(handshake, ensure_ascii=False) + "\n")

@@ -38,6 +38,7 @@ import nbformat  # noqa: E402
 
 from autograder import demo, notebooks, samples  # noqa: E402
 from autograder.pipeline import Course  # noqa: E402
+from tests.conftest import descendants  # noqa: E402
 
 STOCK_CONFIG = '''
 import os
@@ -107,20 +108,6 @@ def make_course(kind: str, assignment: str, plan: dict) -> Path:
     return root
 
 
-def _tree(pid: int) -> set[int]:
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    found, frontier = {pid}, {pid}
-    while frontier:
-        frontier = {p for p, pp in parents.items() if pp in frontier} - found
-        found |= frontier
-    return found
-
-
 def _pss_mib(pids) -> float:
     total = 0
     for pid in pids:
@@ -141,7 +128,7 @@ def timed(command: list[str], cwd: Path) -> tuple[float, float, subprocess.Compl
 
     def sample():
         while not stop.wait(0.2):
-            peak[0] = max(peak[0], _pss_mib(_tree(proc.pid)))
+            peak[0] = max(peak[0], _pss_mib(descendants(proc.pid) | {proc.pid}))
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     out, _ = proc.communicate()

@@ -59,3 +59,10 @@ c.Autograde.autograde_preprocessors = [
 c.TrustedExecute.report_dir = os.path.join(HERE, "reports")
 c.TrustedExecute.problem_seconds = 20
 c.TrustedExecute.cell_seconds = 30
+# `make grade`: warm workers (0 = one per core; WORKERS=n overrides) and how student code starts:
+# "fork" from a warm worker (fast, needs root), "bwrap" (a fresh bubblewrap per run), or "auto" (fork where
+# possible, otherwise bwrap, said aloud). Devices: [] = CPU, plus CUDA where the worker has one.
+# 评分工作进程数、沙箱方式（fork 需 root；auto 不可用时改用 bubblewrap 并明确提示）、评分设备。
+c.TrustedExecute.workers = 0
+c.TrustedExecute.sandbox = "auto"
+c.TrustedExecute.devices = []

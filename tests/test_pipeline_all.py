@@ -3,14 +3,14 @@
 Kept apart from test_pipeline.py so that pytest-xdist can spread these slow tests over workers
 (test_pipeline.py's shared graded batch stays on one worker).
 """
+import json
 import shutil
-from pathlib import Path
 
 import pytest
 
-from autograder import demo
+from autograder import demo, sandbox
 from autograder.pipeline import Course
-from conftest import ROOT
+from conftest import ROOT, alive, descendants
 
 pytestmark = pytest.mark.pipeline
 ASSIGNMENT = "a01_tensors"
@@ -31,22 +31,6 @@ def test_every_assignment_grades_key_full_and_blank_zero(assignment, tmp_path):
     assert got["ada"]["score"] == got["ada"]["max_score"] > 0
     assert got["chen"]["score"] == 0 and "unanswered" in got["chen"]["status"]
     assert 0 < got["bo"]["score"] < got["bo"]["max_score"]
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` right now (read from /proc)."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            parents[int(stat.parent.name)] = int(fields[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {p for p, ppid in parents.items() if ppid in frontier} - found
-        found |= frontier
-    return found
 
 
 def test_killed_grader_resumes_with_nothing_lost_or_counted_twice(tmp_path):
@@ -75,9 +59,28 @@ def test_killed_grader_resumes_with_nothing_lost_or_counted_twice(tmp_path):
     done_before = {p.parent.name for p in reports.glob("*/*.json")}
     assert 0 < len(done_before) < 4, "the grader should have been killed part-way through the batch"
     time.sleep(1)
-    assert not [pid for pid in tree if Path(f"/proc/{pid}").exists()], "a sandboxed process outlived the grader"
+    assert not [pid for pid in tree if alive(pid)], "a sandboxed process outlived the grader"
     assert subprocess.run(command, cwd=ROOT, capture_output=True).returncode == 0
     got = {r["student"]: r["score"] for r in course.scores(ASSIGNMENT)}
     assert got == {"ada": 10, "bo": pytest.approx(5.6667, abs=1e-3), "chen": 0, "dee": 0}
     with course.here(), course.gradebook() as gb:
         assert sorted(s.student.id for s in gb.assignment_submissions(ASSIGNMENT)) == ["ada", "bo", "chen", "dee"]
+
+
+@pytest.mark.skipif(not sandbox.bwrap_available(), reason="bubblewrap not installed: the fallback path has no walls")
+def test_bubblewrap_fallback_gives_the_same_scores_and_says_so(tmp_path):
+    """Forced onto the slower bubblewrap path (what a machine without the fork path gets): same
+    scores as the fork path, one worker or two, and every report and the batch record say so?"""
+    shutil.copy(ROOT / "course" / "nbgrader_config.py", tmp_path)
+    shutil.copytree(ROOT / "course" / "source" / ASSIGNMENT, tmp_path / "source" / ASSIGNMENT)
+    course = Course(tmp_path)
+    course.release(ASSIGNMENT)
+    demo.make_submissions(tmp_path, ASSIGNMENT)
+    course.grade(ASSIGNMENT, workers=2, sandbox_path="bwrap")
+    got = {r["student"]: r["score"] for r in course.scores(ASSIGNMENT)}
+    assert got == {"ada": 10, "bo": pytest.approx(5.6667, abs=1e-3), "chen": 0, "dee": 0}
+    reports = [r for s in ("ada", "bo", "chen") for r in course.reports().read(ASSIGNMENT, s)]
+    assert {r.sandbox_path for r in reports} == {"bwrap"}
+    assert all(any("slower" in m for m in r.sandbox) for r in reports)
+    batch = json.loads((tmp_path / "reports" / ASSIGNMENT / "batch.json").read_text())
+    assert batch["sandbox_path"] == "bwrap" and batch["workers"] == 2
