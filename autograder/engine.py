@@ -1,7 +1,7 @@
 """A pool of warm grading workers on this machine / 本机的预热评分工作进程池.
 
-Each worker is one ``python -m autograder.zygote`` process tree (the warm zygote, its judge,
-and a sandboxed child per run). :class:`LocalEngine` starts ``workers`` of them in parallel,
+One ``python -m autograder.zygote`` template imports everything once and forks each worker
+(a slot zygote, its judge, and a sandboxed child per run). :class:`LocalEngine` starts ``workers``,
 feeds them jobs from one queue and hands back every report as it finishes, in any order. A
 worker that dies mid-job (killed, out of memory) is started again and the job is graded again
 on it; a job that kills its worker twice is reported as failed, never lost. Results depend
@@ -9,10 +9,12 @@ only on the job, never on the worker it ran on.
 """
 from __future__ import annotations
 
+import array
 import itertools
 import json
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -61,59 +63,133 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-class Worker:
-    """One warm worker process tree, spoken to over its stdin and stdout."""
+class Template:
+    """The one warm template process of this engine (see :mod:`autograder.zygote`): started once,
+    it forks a slot zygote for every worker slot asked of it, and again for a slot whose worker died."""
 
-    def __init__(self, slot: int, path: str = "auto", log=None, prewarm: str = ""):
-        self.slot, self.path, self.log, self.prewarm = slot, path, log, prewarm
+    def __init__(self, path: str = "auto", log=None, prewarm: str = ""):
+        self.path, self.log, self.prewarm = path, log, prewarm
+        self.lock = threading.Lock()
         self.proc: subprocess.Popen | None = None
         self.info: dict = {}
-        self.warm_seconds: float | None = None
+        self.handshake = threading.Event()  # set once the first start said which path, or refused
+        self.refused: Exception | None = None
 
-    def start(self) -> dict:
-        self.warm_seconds = None
+    def wait_handshake(self) -> dict:
+        self.handshake.wait()
+        if self.refused is not None:
+            raise self.refused
+        return self.info
+
+    def _start(self) -> None:
+        if self.refused is not None:
+            raise self.refused
+        try:
+            self._launch()
+        except sandbox.SandboxUnavailable as exc:
+            self.refused = exc
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if not self.handshake.is_set():
+                self.refused = exc
+            raise
+        finally:
+            self.handshake.set()
+
+    def _launch(self) -> None:
+        ours, theirs = socket.socketpair()
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "autograder.zygote", "--slot", str(self.slot), "--sandbox", self.path,
-             "--prewarm", self.prewarm],
+            [sys.executable, "-I", "-m", "autograder.zygote", "--control", str(theirs.fileno()),
+             "--sandbox", self.path, "--prewarm", self.prewarm],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=worker_env(), cwd="/",
-            preexec_fn=sandbox.die_with_parent, text=True, encoding="utf-8")
+            pass_fds=[theirs.fileno()], preexec_fn=sandbox.die_with_parent, text=True, encoding="utf-8")
+        theirs.close()
+        self.control = ours
         line = self.proc.stdout.readline()
         if not line:
-            raise WorkerDied(f"worker {self.slot} exited while starting (status {self.proc.wait()})")
+            raise WorkerDied(f"the warm process exited while starting (status {self.proc.wait()})")
         self.info = json.loads(line)
         if not self.info.get("ready"):
             self.stop()
             raise sandbox.SandboxUnavailable(self.info.get("error", "worker refused to start"))
+
+    def spawn(self, slot: int) -> socket.socket:
+        """A fresh worker for ``slot``; returns the coordinator's end of its channel."""
+        with self.lock:
+            for attempt in range(2):
+                if self.proc is None or self.proc.poll() is not None:
+                    self._start()
+                ours, theirs = socket.socketpair()
+                try:
+                    self.control.sendmsg([json.dumps({"slot": slot}).encode()],
+                                         [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [theirs.fileno()]))])
+                    return ours
+                except OSError:
+                    ours.close()
+                    self.stop()  # the template died: start a new one
+                finally:
+                    theirs.close()
+            raise WorkerDied("the warm process could not be restarted")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        for f in (self.control, self.proc.stdin):
+            try:
+                f.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+class Worker:
+    """One worker slot: a judge and its slot zygote, spoken to over a socket."""
+
+    def __init__(self, slot: int, template: Template):
+        self.slot, self.template = slot, template
+        self.channel: socket.socket | None = None
+        self.info: dict = {}
+        self.warm_seconds: float | None = None
+        self.pid: int | None = None  # the slot zygote: killing it kills this worker's whole tree
+
+    def start(self) -> dict:
+        self.channel = self.template.spawn(self.slot)
+        self.reader = self.channel.makefile("r", encoding="utf-8")
+        self.writer = self.channel.makefile("w", encoding="utf-8")
+        line = self.reader.readline()
+        if not line:
+            raise WorkerDied(f"worker {self.slot} exited while starting")
+        warm = json.loads(line)
+        self.warm_seconds, self.pid = warm.get("warm"), warm.get("slot_pid")
+        self.info = {**self.template.info, "slot": self.slot}
         return self.info
 
     def grade(self, job: Job, request_id: int) -> dict:
         request = {"id": request_id, "assignment": job.assignment, "cells": job.cells,
                    "limits": job.limits.to_dict(), "devices": job.devices, "work_dir": job.work_dir}
         try:
-            self.proc.stdin.write(json.dumps(request, ensure_ascii=False) + "\n")
-            self.proc.stdin.flush()
-            line = self.proc.stdout.readline()
-            if self.warm_seconds is None and line:  # the judge's "warm" line comes first
-                self.warm_seconds = json.loads(line).get("warm")
-                line = self.proc.stdout.readline()
+            self.writer.write(json.dumps(request, ensure_ascii=False) + "\n")
+            self.writer.flush()
+            line = self.reader.readline()
         except (BrokenPipeError, OSError) as exc:
             raise WorkerDied(str(exc)) from None
         if not line:
-            raise WorkerDied(f"worker {self.slot} died (status {self.proc.poll()})")
+            raise WorkerDied(f"worker {self.slot} died")
         return json.loads(line)
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        for f in (getattr(self, "writer", None), getattr(self, "reader", None), self.channel):
+            try:
+                if f is not None:
+                    f.close()
+            except OSError:
+                pass
+        self.channel = None
 
 
 class LocalEngine:
@@ -128,33 +204,27 @@ class LocalEngine:
         self.log = open(log_path, "a", encoding="utf-8") if log_path else None
         self.jobs: queue.Queue = queue.Queue()
         self.done: queue.Queue = queue.Queue()
-        self.ready: queue.Queue = queue.Queue()
         self.pending = 0
         self._ids = itertools.count()
         self._lock = threading.Lock()
         self._serving = self.size  # workers still able to take jobs
         self._failure: Exception | None = None
         warm = f"{prewarm[0]}:{','.join(prewarm[1])}" if prewarm else ""
-        self.workers = [Worker(slot, path, self.log, warm) for slot in range(self.size)]
+        self.template = Template(path, self.log, warm)
+        self.workers = [Worker(slot, self.template) for slot in range(self.size)]
         self.threads = [threading.Thread(target=self._serve, args=(w,), daemon=True) for w in self.workers]
         for t in self.threads:
             t.start()  # each worker is started by its own thread, which outlives it
-        self._info: dict | None = None
 
     def info(self) -> dict:
-        """The first worker's handshake: sandbox path and mechanisms. Raises if it refused."""
-        if self._info is None:
-            got = self.ready.get()
-            if isinstance(got, Exception):
-                raise got
-            self._info = got
-        return self._info
+        """The handshake: sandbox path and mechanisms, known before the workers are warm.
+        Raises :class:`~autograder.sandbox.SandboxUnavailable` if the path was refused."""
+        return self.template.wait_handshake()
 
     def _serve(self, worker: Worker) -> None:
         try:
-            self.ready.put(worker.start())
-        except Exception as exc:  # noqa: BLE001 - reported to whoever waits on info()
-            self.ready.put(exc)
+            worker.start()
+        except Exception as exc:  # noqa: BLE001 - info() raises it; queued jobs are answered with it
             self._drain_on_failure(exc)
             return
         while True:
@@ -238,6 +308,7 @@ class LocalEngine:
             self.jobs.put(None)
         for t in self.threads:
             t.join(timeout=30)
+        self.template.stop()
         if self.log:
             self.log.close()
 

@@ -1,9 +1,9 @@
 """The judge of one grading worker / 评分工作进程中的评判进程 (TRUSTED; never runs student code).
 
-Forked by :mod:`autograder.zygote` once it has warmed up. Reads one JSON request per line on
-stdin (a notebook's code cells, the assignment, limits, devices), grades it with
+Forked by a slot zygote of :mod:`autograder.zygote`. Reads one JSON request per line from its
+channel to the coordinator (a notebook's code cells, the assignment, limits, devices), grades it with
 :func:`autograder.grade.grade_cells` through the sandbox the zygote chose, and writes one JSON
-line on stdout (the :class:`~autograder.results.NotebookReport`). Plans (inputs and torch
+line back (the :class:`~autograder.results.NotebookReport`). Plans (inputs and torch
 references) are made once per assignment and device set and kept for every later request.
 
 The zygote's first line (before any warm-up) says which sandbox path this worker got, so the
@@ -14,26 +14,19 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import traceback
 
 from autograder import grade, sandbox, specs
 
 
-def _protocol_out():
-    """A private copy of stdout for the protocol; stray prints go to stderr instead."""
-    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    return out
-
-
-def main(conn, info: dict, prewarm: str = "", started: float | None = None) -> None:
-    """Serve requests; first make the plan named by ``prewarm`` ("ASSIGNMENT:cpu,cuda") and say
-    how long the warm-up took (one ``{"warm": seconds}`` line)."""
+def main(conn, info: dict, prewarm: str, started: float, channel) -> None:
+    """Serve requests on ``channel`` (a socket to the coordinator); first make the plan named by
+    ``prewarm`` ("ASSIGNMENT:cpu,cuda" or "ASSIGNMENT:auto") and say how long the warm-up took
+    and which slot zygote this is (one ``{"warm": seconds, "slot_pid": pid}`` line)."""
     sandbox.die_with_parent()
-    out = _protocol_out()
+    out = channel.makefile("w", encoding="utf-8")
+    requests = channel.makefile("r", encoding="utf-8")
 
     def send(message: dict) -> None:
         out.write(json.dumps(message, ensure_ascii=False) + "\n")
@@ -58,8 +51,8 @@ def main(conn, info: dict, prewarm: str = "", started: float | None = None) -> N
             plan_for(assignment, devices.split(",") if devices else ["cpu"])
         except Exception:  # noqa: BLE001 - reported again on the first request for it
             pass
-    send({"warm": round(time.time() - (started or time.time()), 3)})
-    for line in sys.stdin:
+    send({"warm": round(time.time() - started, 3), "slot_pid": os.getppid()})
+    for line in requests:
         req = json.loads(line)
         try:
             plan = plan_for(req["assignment"], req["devices"])

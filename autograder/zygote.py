@@ -1,14 +1,18 @@
-"""The warm process of one grading worker / 一个评分工作进程的预热进程 (TRUSTED).
+"""The warm processes of the grading workers / 评分工作进程的预热进程 (TRUSTED).
 
-``python -I -m autograder.zygote --slot K`` imports once everything the harness and student
-code need (torch, NumPy, IPython, torch's dispatch-mode machinery), then forks:
+``python -I -m autograder.zygote --control FD`` (the *template*) imports once everything the
+harness and student code need (torch, NumPy, IPython, torch's dispatch-mode machinery), says
+on stdout which sandbox path this machine gives, then waits on its control socket. For every
+worker slot the coordinator asks for (one message carrying the slot's channel, a socket, by
+``SCM_RIGHTS``) it forks a *slot zygote*, which forks:
 
 * the **judge** (:mod:`autograder.worker`): a long-lived trusted child that talks to the
-  coordinator on stdin/stdout, loads the specs, computes the torch references and scores;
+  coordinator over the channel, loads the specs, computes the torch references and scores;
 * one **sandboxed child per run**, on the judge's request, over a socket pair (see
-  :func:`run_sandboxed`).
+  :func:`run_sandboxed`), as the slot's own uid.
 
-This process itself never runs a torch operator, never touches CUDA and never imports the specs
+So N workers pay for one interpreter start and one round of imports, and a worker that died
+is replaced in milliseconds. None of these processes runs a torch operator, never touches CUDA and never imports the specs
 or the answer key, so a forked child inherits no OpenMP pool, no CUDA context and no hidden
 test data (PrairieLearn's ``zygote.py`` follows the same rule: import once, fork per request,
 ``os._exit`` in the child). It asserts it is single-threaded before every fork.
@@ -281,20 +285,79 @@ def serve(conn: socket.socket, uid: int) -> None:
         conn.sendall((json.dumps(result) + "\n").encode())
 
 
+def slot(k: int, channel: socket.socket, handshake: dict, prewarm: str, started: float) -> None:
+    """In a fork of the template: the zygote of worker slot ``k``. Never returns."""
+    sandbox.die_with_parent()
+    uid = UID_BASE + k
+    info = {**handshake, "slot": k,
+            "mechanisms": mechanisms(uid) if handshake["path"] == "fork" else handshake["mechanisms"]}
+    ours, theirs = socket.socketpair()
+    judge = os.fork()
+    if judge == 0:
+        ours.close()
+        from autograder import worker
+
+        worker.main(theirs if info["path"] == "fork" else None, info, prewarm, started, channel)
+        os._exit(0)
+    channel.close()  # the judge's alone: when it dies the coordinator reads end-of-file
+    theirs.close()
+    try:
+        if info["path"] == "fork":
+            serve(ours, uid)
+        else:
+            ours.recv(1)  # nothing to serve: wait until the judge hangs up
+    finally:
+        os.kill(judge, signal.SIGKILL)
+        os.waitpid(judge, 0)
+        os._exit(0)
+
+
+def template(control: socket.socket, handshake: dict, prewarm: str, started: float) -> None:
+    """Fork a slot zygote for every request on ``control``, until the coordinator hangs up."""
+    import array
+    import select
+
+    while True:
+        ready, _, _ = select.select([control], [], [], 1.0)
+        while True:  # reap slot zygotes that ended
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+        if not ready:
+            continue
+        fds = array.array("i")
+        message, ancillary, _, _ = control.recvmsg(4096, socket.CMSG_SPACE(fds.itemsize))
+        if not message:
+            return
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[:len(data) - (len(data) % fds.itemsize)])
+        k = json.loads(message)["slot"]
+        channel = socket.socket(fileno=fds[0])
+        if threads() != 1:
+            raise RuntimeError("the template must stay single-threaded")
+        if os.fork() == 0:
+            control.close()
+            slot(k, channel, handshake, prewarm, started)
+        channel.close()
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--slot", type=int, default=0)
+    parser.add_argument("--control", type=int, required=True, help="file descriptor of the control socket")
     parser.add_argument("--sandbox", choices=sandbox.PATHS, default="auto")
-    parser.add_argument("--prewarm", default="", help="ASSIGNMENT:DEVICES, e.g. a07_classification_losses:cpu")
+    parser.add_argument("--prewarm", default="", help="ASSIGNMENT:DEVICES, e.g. a07_classification_losses:auto")
     args = parser.parse_args(argv)
     sandbox.die_with_parent()
     t0 = time.time()
-    uid = UID_BASE + args.slot
-    why_not = probe(uid) if args.sandbox != "bwrap" else "bubblewrap path requested / 指定了 bubblewrap 路径"
+    why_not = probe(UID_BASE) if args.sandbox != "bwrap" else "bubblewrap path requested / 指定了 bubblewrap 路径"
     path = "fork" if why_not is None else "bwrap"
     # the handshake goes out before the slower warm-up, so a refused path is known at once
     handshake = {"ready": True, "path": path, "requested": args.sandbox, "why_not_fork": why_not,
-                 "slot": args.slot, "mechanisms": mechanisms(uid) if path == "fork" else sandbox.BwrapSandbox(why_not).mechanisms()}
+                 "mechanisms": mechanisms(UID_BASE) if path == "fork" else sandbox.BwrapSandbox(why_not).mechanisms()}
     if args.sandbox == "fork" and path != "fork":
         handshake = {"ready": False, "error": f"fork sandbox unavailable / fork 沙箱不可用: {why_not}"}
     sys.stdout.write(json.dumps(handshake, ensure_ascii=False) + "\n")
@@ -302,26 +365,10 @@ def main(argv=None) -> None:
     if not handshake["ready"]:
         return
     preload()
-    ours, theirs = socket.socketpair()
-    judge = os.fork()
-    if judge == 0:
-        ours.close()
-        from autograder import worker
-
-        worker.main(theirs if path == "fork" else None, handshake, args.prewarm, t0)
-        os._exit(0)
-    theirs.close()
     null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 0)  # stdin and stdout belong to the judge now
+    os.dup2(null, 0)
     os.dup2(null, 1)
-    try:
-        if path == "fork":
-            serve(ours, uid)
-        else:
-            ours.recv(1)  # nothing to serve: wait until the judge hangs up
-    finally:
-        os.kill(judge, signal.SIGKILL)
-        os.waitpid(judge, 0)
+    template(socket.socket(fileno=args.control), handshake, args.prewarm, t0)
 
 
 if __name__ == "__main__":

@@ -88,15 +88,17 @@ def test_a_worker_killed_mid_submission_grades_it_again_and_leaves_nothing():
     fresh worker, once, with full marks, and is every process of the killed tree gone?"""
     cells = submission(["import time\ntime.sleep(3)\n"])
     with engine.LocalEngine(1, "fork") as eng:
-        eng.info()
-        first = eng.workers[0].proc.pid
         eng.submit(engine.Job("victim", A, cells, FAST))
+        deadline = time.time() + 60
+        while eng.workers[0].pid is None and time.time() < deadline:
+            time.sleep(0.05)
+        first = eng.workers[0].pid
         time.sleep(2.0)  # inside the sleeping cell
         tree = descendants(first) | {first}
-        assert len(tree) >= 3, "zygote, judge, warden and the sandboxed child were running"
+        assert len(tree) >= 4, "slot zygote, judge, warden and the sandboxed child were running"
         os.kill(first, signal.SIGKILL)
         [done] = list(eng.completed())
-        assert eng.workers[0].proc.pid != first, "a fresh worker took over"
+        assert eng.workers[0].pid != first, "a fresh worker took over"
     assert done.error is None and done.report.score == 10 and done.job.attempts == 2
     time.sleep(0.5)
     assert not [p for p in tree if alive(p)]
@@ -108,6 +110,7 @@ def test_a_job_that_keeps_killing_its_worker_is_reported_not_lost(monkeypatch):
         raise engine.WorkerDied("simulated")
     monkeypatch.setattr(engine.Worker, "grade", die)
     monkeypatch.setattr(engine.Worker, "start", lambda self: {"ready": True, "path": "bwrap", "mechanisms": []})
+    monkeypatch.setattr(engine.Template, "stop", lambda self: None)
     monkeypatch.setattr(engine.Worker, "stop", lambda self: None)
     with engine.LocalEngine(1, "bwrap") as eng:
         [done] = eng.grade_all([engine.Job("x", A, [])])
@@ -129,12 +132,17 @@ def test_no_worker_can_start_answers_every_job_with_the_reason(monkeypatch):
 @pytest.mark.parametrize("requested,ready,path", [("fork", False, None), ("auto", True, "bwrap")])
 def test_where_fork_is_unavailable_a_forced_path_is_refused_and_auto_falls_back_aloud(requested, ready, path):
     """Without the fork path: does --sandbox fork refuse, and auto say it fell back, and why?"""
+    import socket
+    ours, theirs = socket.socketpair()
     code = ("import autograder.zygote as z\n"
             "z.probe = lambda uid: 'simulated: no user namespaces'\n"
-            f"z.main(['--sandbox', {requested!r}])\n")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            f"z.main(['--sandbox', {requested!r}, '--control', '{theirs.fileno()}'])\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            pass_fds=[theirs.fileno()])
+    theirs.close()
     line = json.loads(proc.stdout.readline())
     proc.stdin.close()
+    ours.close()  # the template exits when its control socket closes
     proc.wait(timeout=60)
     assert line["ready"] is ready
     if ready:
