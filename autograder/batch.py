@@ -43,6 +43,8 @@ class BatchAutograde(Autograde):
         self.reports: dict[tuple[str, str], object] = {}
         self.writer = FilesWriter(parent=self, config=self.config)
         self.exporter = self.exporter_class(parent=self, config=self.config)
+        # validate once after all of a phase's preprocessors, not after each (nbconvert's option)
+        self.exporter.optimistic_validation = True
 
     def _init_preprocessors(self) -> None:
         """Each phase's preprocessors are made once per batch and reused: nbgrader's own reset

@@ -6,13 +6,16 @@ coordinator, two thirds of it work that does not change between students:
 * every ``Gradebook(...)`` open builds a new SQLAlchemy engine (nbgrader opens about nine per
   student), and SQLAlchemy caches compiled SQL per engine, so every statement was compiled
   again for every open;
+* every open also lists the tables and runs ``create_all`` (a catalogue query per table) to
+  create a schema that, once created, stays;
 * ``CheckCellMetadata`` calls ``jsonschema.validate`` per cell, which re-checks nbgrader's own
   schema against the meta-schema every time before validating the cell.
 
 :func:`batch_bookkeeping` keeps nbgrader's code and results exactly as they are and removes the
 repetition for the duration of one batch: one engine per database URL (each ``Gradebook``
-still opens and closes its own session and connection), and each schema checked once (every
-cell is still validated against it, and the same first error is raised).
+still opens and closes its own session and connection), the schema made or checked once per
+engine, and each metadata schema checked once (every cell is still validated against it, and
+the same first error is raised).
 """
 from __future__ import annotations
 
@@ -62,14 +65,49 @@ class _CachedSchemaValidation:
         return getattr(jsonschema, name)
 
 
+class _SchemaOnce:
+    """``inspect(engine).get_table_names()`` and ``metadata.create_all(bind=engine)``, done for
+    real until the tables exist, then answered from memory for that engine."""
+
+    def __init__(self, inspect, create_all):
+        self.inspect, self.create_all, self.tables = inspect, create_all, {}
+
+    def inspector(self, engine):
+        tables = self.tables.get(id(engine))
+        if tables:
+            return _Tables(tables)
+        return self.inspect(engine)
+
+    def create(self, bind=None, **kwargs):
+        if self.tables.get(id(bind)):
+            return None
+        self.create_all(bind=bind, **kwargs)
+        self.tables[id(bind)] = self.inspect(bind).get_table_names()
+        return None
+
+
+class _Tables:
+    def __init__(self, names):
+        self.names = names
+
+    def get_table_names(self):
+        return list(self.names)
+
+
 @contextmanager
 def batch_bookkeeping():
     engines = _Engines(nbgrader.api.create_engine)
+    metadata = nbgrader.api.Base.metadata
+    schema = _SchemaOnce(nbgrader.api.inspect, metadata.create_all)
     nbgrader.api.create_engine = engines
+    nbgrader.api.inspect = schema.inspector
+    metadata.create_all = schema.create
     nbgrader_format.jsonschema = _CachedSchemaValidation()
     try:
         yield
     finally:
         nbgrader.api.create_engine = engines.create
+        nbgrader.api.inspect = schema.inspect
+        del metadata.create_all  # back to the class's method
         nbgrader_format.jsonschema = jsonschema
         engines.dispose()

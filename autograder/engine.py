@@ -63,6 +63,11 @@ def worker_env() -> dict[str, str]:
     return env
 
 
+def prewarm_name(prewarm: tuple[str, list[str]] | None) -> str:
+    """("a07", ["auto"]) -> "a07:auto": the plan a new worker makes before its first job."""
+    return f"{prewarm[0]}:{','.join(prewarm[1])}" if prewarm else ""
+
+
 class Template:
     """The one warm template process of this engine (see :mod:`autograder.zygote`): started once,
     it forks a slot zygote for every worker slot asked of it, and again for a slot whose worker died."""
@@ -72,31 +77,23 @@ class Template:
         self.lock = threading.Lock()
         self.proc: subprocess.Popen | None = None
         self.info: dict = {}
-        self.handshake = threading.Event()  # set once the first start said which path, or refused
-        self.refused: Exception | None = None
+        self.refused: Exception | None = None  # the machine refused the path: never retried
+
+    def start_early(self) -> "Template":
+        """Start the process now, so its imports overlap with the caller's own start-up; its
+        handshake is read when first needed. Call from the thread that outlives the grading
+        (the process dies with the thread that started it: PR_SET_PDEATHSIG)."""
+        with self.lock:
+            self._popen()
+        return self
 
     def wait_handshake(self) -> dict:
-        self.handshake.wait()
-        if self.refused is not None:
-            raise self.refused
+        """Sandbox path and mechanisms (starting the process if needed); raises if refused."""
+        with self.lock:
+            self._ensure_started()
         return self.info
 
-    def _start(self) -> None:
-        if self.refused is not None:
-            raise self.refused
-        try:
-            self._launch()
-        except sandbox.SandboxUnavailable as exc:
-            self.refused = exc
-            raise
-        except Exception as exc:  # noqa: BLE001
-            if not self.handshake.is_set():
-                self.refused = exc
-            raise
-        finally:
-            self.handshake.set()
-
-    def _launch(self) -> None:
+    def _popen(self) -> None:
         ours, theirs = socket.socketpair()
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-m", "autograder.zygote", "--control", str(theirs.fileno()),
@@ -104,21 +101,32 @@ class Template:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=worker_env(), cwd="/",
             pass_fds=[theirs.fileno()], preexec_fn=sandbox.die_with_parent, text=True, encoding="utf-8")
         theirs.close()
-        self.control = ours
+        self.control, self.info = ours, {}
+
+    def _ensure_started(self) -> None:
+        """Under the lock: a live template whose handshake has been read."""
+        if self.refused is not None:
+            raise self.refused
+        if self.proc is None or self.proc.poll() is not None:
+            self._popen()
+        if self.info:
+            return
         line = self.proc.stdout.readline()
         if not line:
-            raise WorkerDied(f"the warm process exited while starting (status {self.proc.wait()})")
-        self.info = json.loads(line)
-        if not self.info.get("ready"):
+            self.refused = WorkerDied(f"the warm process exited while starting (status {self.proc.wait()})")
+            raise self.refused
+        info = json.loads(line)
+        if not info.get("ready"):
             self.stop()
-            raise sandbox.SandboxUnavailable(self.info.get("error", "worker refused to start"))
+            self.refused = sandbox.SandboxUnavailable(info.get("error", "worker refused to start"))
+            raise self.refused
+        self.info = info
 
     def spawn(self, slot: int) -> socket.socket:
         """A fresh worker for ``slot``; returns the coordinator's end of its channel."""
         with self.lock:
             for attempt in range(2):
-                if self.proc is None or self.proc.poll() is not None:
-                    self._start()
+                self._ensure_started()
                 ours, theirs = socket.socketpair()
                 try:
                     self.control.sendmsg([json.dumps({"slot": slot}).encode()],
@@ -144,7 +152,7 @@ class Template:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        self.proc = None
+        self.proc, self.info = None, {}
 
 
 class Worker:
@@ -196,12 +204,18 @@ class LocalEngine:
     """``workers`` warm workers (default: one per core) sharing one queue of jobs."""
 
     def __init__(self, workers: int | None = None, path: str = "auto", log_path: Path | None = None,
-                 prewarm: tuple[str, list[str]] | None = None):
+                 prewarm: tuple[str, list[str]] | None = None, template: "Template | None" = None):
         if path not in sandbox.PATHS:
             raise ValueError(f"sandbox path must be one of {sandbox.PATHS}, not {path!r}")
         self.size = max(1, workers or os.cpu_count() or 1)
         self.path = path
-        self.log = open(log_path, "a", encoding="utf-8") if log_path else None
+        warm = prewarm_name(prewarm)
+        if template is not None and (template.path, template.prewarm) != (path, warm):
+            template.stop()  # started early for other settings: not ours to use
+            template = None
+        self.log = None
+        if template is None:
+            self.log = open(log_path, "a", encoding="utf-8") if log_path else None
         self.jobs: queue.Queue = queue.Queue()
         self.done: queue.Queue = queue.Queue()
         self.pending = 0
@@ -209,8 +223,7 @@ class LocalEngine:
         self._lock = threading.Lock()
         self._serving = self.size  # workers still able to take jobs
         self._failure: Exception | None = None
-        warm = f"{prewarm[0]}:{','.join(prewarm[1])}" if prewarm else ""
-        self.template = Template(path, self.log, warm)
+        self.template = template or Template(path, self.log, warm)
         self.workers = [Worker(slot, self.template) for slot in range(self.size)]
         self.threads = [threading.Thread(target=self._serve, args=(w,), daemon=True) for w in self.workers]
         for t in self.threads:

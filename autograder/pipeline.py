@@ -101,7 +101,7 @@ class Course:
         return ReportStore(report_dir if report_dir.is_absolute() else self.root / report_dir)
 
     def grade(self, assignment: str, students: list[str] | None = None, workers: int | None = None,
-              sandbox_path: str | None = None, quiet: bool = False) -> list[Outcome]:
+              sandbox_path: str | None = None, quiet: bool = False, template=None) -> list[Outcome]:
         """Autograde a batch on a pool of warm workers; one outcome per student, in order."""
         students = students if students is not None else self.submitted(assignment)
         settings = self.settings()
@@ -115,7 +115,7 @@ class Course:
         t0 = time.time()
         with self.here():
             engine = LocalEngine(workers, sandbox_path or settings.sandbox, log,  # warms up meanwhile
-                                 prewarm=(assignment, settings.grading_devices()))
+                                 prewarm=(assignment, settings.grading_devices()), template=template)
             try:
                 info = engine.info()  # refuses here, before anything is written, if the path is unavailable
                 with self.gradebook() as gb:  # every student exists before the fan-out, created once

@@ -75,8 +75,15 @@ class Progress:
     """The harness's marker files in ``JOB/progress`` (see :mod:`autograder.harness`)."""
 
     def __init__(self, job_dir: Path):
-        self.dir = Path(job_dir) / _protocol().PROGRESS
-        self.results = Path(job_dir) / _protocol().RESULTS
+        self.job_dir = Path(job_dir)
+
+    @property
+    def dir(self) -> Path:
+        return self.job_dir / _protocol().PROGRESS
+
+    @property
+    def results(self) -> Path:
+        return self.job_dir / _protocol().RESULTS
 
     def _started(self, prefix: str) -> dict[str, float]:
         try:

@@ -63,6 +63,9 @@ def test_two_submissions_at_once_stay_apart_and_a_bomb_costs_only_its_own_cell(t
     wild = submission(HOSTILE_CELLS, nbytes=PROBE)
     with engine.LocalEngine(2, "fork") as eng:
         assert eng.info()["path"] == "fork"
+        warm_by = time.time() + 60
+        while not all(w.pid for w in eng.workers) and time.time() < warm_by:
+            time.sleep(0.05)  # both warm, so the wall time below is grading only
         t0 = time.time()
         done = eng.grade_all([engine.Job("calm", A, calm, FAST, work_dir=str(tmp_path)),
                               engine.Job("wild", A, wild, FAST, work_dir=str(tmp_path))])
@@ -121,7 +124,7 @@ def test_no_worker_can_start_answers_every_job_with_the_reason(monkeypatch):
     """If no worker can start (say, a forced fork path), do queued jobs fail loudly, never hang?"""
     def refuse(self):
         raise sandbox.SandboxUnavailable("fork sandbox unavailable / fork 沙箱不可用: simulated")
-    monkeypatch.setattr(engine.Worker, "start", refuse)
+    monkeypatch.setattr(engine.Template, "_ensure_started", refuse)
     with engine.LocalEngine(2, "fork") as eng:
         with pytest.raises(sandbox.SandboxUnavailable):
             eng.info()
