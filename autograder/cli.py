@@ -53,7 +53,7 @@ def run_demo(out: Path, assignment: str) -> int:
     return 0
 
 
-def run_exchange_step(step: str, course: Course, assignment: str) -> int:
+def run_exchange_step(step: str, course, assignment: str) -> int:
     """The instructor's steps through nbgrader's exchange (c.Exchange.root in nbgrader_config.py)."""
     from autograder.exchange import ExchangeStepError, Instructor, report
     from autograder.pipeline import console

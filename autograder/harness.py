@@ -298,14 +298,23 @@ class CappedOutput:
         return False
 
 
+def make_shell():
+    """The IPython shell that runs the cells: no history (no thread, no database file). The
+    warm process makes it before forking, so a child does not pay ~50 ms for it."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    return InteractiveShell.instance(config=config, colors="nocolor")
+
+
 def run_cells(cells, skip, progress: Path):
     """Run the notebook's non-test code cells in order, like a kernel would."""
-    from IPython.core.interactiveshell import InteractiveShell
-
     _stub_checker()
     marker = progress / OUTPUT_TRUNCATED
     sys.stdout, sys.stderr = CappedOutput(sys.stdout, marker), CappedOutput(sys.stderr, marker)
-    shell = InteractiveShell.instance(colors="nocolor")
+    shell = make_shell()
     errors = []
     for cell in cells:
         if cell["index"] in skip:

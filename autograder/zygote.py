@@ -277,6 +277,9 @@ def preload() -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - optional (e.g. matplotlib); the child imports it if it can
             pass
+    harness.make_shell()  # made, never used here: each child gets a pristine copy
+    if threads() != 1:
+        raise RuntimeError("making the shell started a thread; the warm process must stay single-threaded")
 
 
 def serve(conn: socket.socket, uid: int) -> None:
