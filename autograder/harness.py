@@ -212,7 +212,10 @@ def _backward(result, inputs, arrays_out: dict, key: str) -> list[dict]:
         return [{"kind": "error", "type": "NoGradient",
                  "message": "the result does not require grad: the graph was cut (detach, .item(), NumPy?)"}]
     try:
-        result.backward(grad_pattern(result.shape, result.dtype, result.device))
+        # the same vector-Jacobian product as result.backward(pattern), bit for bit (the gradient
+        # reaching `result` is 1 * pattern), without torch importing its symbolic-shape machinery
+        # (and sympy) for an explicit gradient argument
+        (result * grad_pattern(result.shape, result.dtype, result.device)).sum().backward()
     except Exception as exc:  # noqa: BLE001
         return [_error(exc)]
     return [encode_result(a.grad, arrays_out, f"{key}_g{i}") for i, a in enumerate(inputs)]

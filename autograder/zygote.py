@@ -52,8 +52,7 @@ from autograder import sandbox  # noqa: E402  (torch comes with the harness, in 
 # Imported in the parent so that no child has to read them from disk after the privilege drop
 # (a lazy import from a root-only folder would fail there) and no run pays for them: creating
 # an IPython shell imports these (the recorders do not need torch._dynamo: see OpRecorder).
-PRELOAD = ("torch.utils._python_dispatch", "torch.overrides", "torch.fx.experimental.symbolic_shapes",
-           "numpy.random", "secrets",
+PRELOAD = ("torch.utils._python_dispatch", "torch.overrides", "numpy.random", "secrets",
            "IPython.core.interactiveshell", "IPython.core.application", "IPython.core.completer",
            "IPython.core.completerlib", "IPython.core.crashhandler", "IPython.core.logger", "IPython.core.magics",
            "IPython.core.oinspect", "IPython.utils.generics", "IPython.utils.wildcard", "sqlite3", "bdb")
