@@ -170,7 +170,11 @@ class Course:
                           f"{info.get('why_not_fork')}) / 每次运行新启动 bubblewrap，较慢[/yellow]")
         for m in info["mechanisms"]:
             console.print(f"  - {m}")
-        console.print(f"devices / 设备: {', '.join(devices)}")
+        if devices == ["auto"]:
+            console.print("devices / 设备: auto: CPU, plus CUDA on a worker that has it (recorded in each report) / "
+                          "自动：CPU，工作进程有 CUDA 时也在 CUDA 上评分（记录在每份报告中）")
+        else:
+            console.print(f"devices / 设备: {', '.join(devices)}")
 
     @contextmanager
     def _progress(self, assignment: str, total: int, quiet: bool):
