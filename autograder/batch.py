@@ -19,10 +19,11 @@ exactly what stock nbgrader would write, and grading overlaps with the bookkeepi
 """
 from __future__ import annotations
 
+import glob
 import os
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -41,6 +42,7 @@ class BatchAutograde(Autograde):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.reports: dict[tuple[str, str], object] = {}
+        self._made: dict[bool, list] = {}  # phase (sanitizing or not) -> its preprocessors
         self.writer = FilesWriter(parent=self, config=self.config)
         self.exporter = self.exporter_class(parent=self, config=self.config)
         # validate once after all of a phase's preprocessors, not after each (nbconvert's option)
@@ -49,8 +51,6 @@ class BatchAutograde(Autograde):
     def _init_preprocessors(self) -> None:
         """Each phase's preprocessors are made once per batch and reused: nbgrader's own reset
         their per-notebook state in ``preprocess`` (making them is ~4 ms each, 13 per student)."""
-        if not hasattr(self, "_made"):
-            self._made = {}
         phase = self._sanitizing
         if phase not in self._made:
             super()._init_preprocessors()
@@ -67,7 +67,6 @@ class BatchAutograde(Autograde):
 
     def _notebooks_of(self, assignment: str, student: str) -> list[str]:
         pattern = os.path.join(self._format_source(assignment, student), self.coursedir.notebook_id + ".ipynb")
-        import glob
         return sorted(glob.glob(pattern))
 
     def prepare(self, assignment: str, student: str) -> list[Path]:
@@ -109,7 +108,6 @@ class Pending:
     notebooks: list[Path]
     waiting: set[str]
     failed: str | None = None
-    started: float = field(default_factory=time.time)
 
 
 def read_cells(path: Path) -> list[dict]:

@@ -161,11 +161,11 @@ class Worker:
     def __init__(self, slot: int, template: Template):
         self.slot, self.template = slot, template
         self.channel: socket.socket | None = None
-        self.info: dict = {}
+        self.reader = self.writer = None
         self.warm_seconds: float | None = None
         self.pid: int | None = None  # the slot zygote: killing it kills this worker's whole tree
 
-    def start(self) -> dict:
+    def start(self) -> None:
         self.channel = self.template.spawn(self.slot)
         self.reader = self.channel.makefile("r", encoding="utf-8")
         self.writer = self.channel.makefile("w", encoding="utf-8")
@@ -174,8 +174,6 @@ class Worker:
             raise WorkerDied(f"worker {self.slot} exited while starting")
         warm = json.loads(line)
         self.warm_seconds, self.pid = warm.get("warm"), warm.get("slot_pid")
-        self.info = {**self.template.info, "slot": self.slot}
-        return self.info
 
     def grade(self, job: Job, request_id: int) -> dict:
         request = {"id": request_id, "assignment": job.assignment, "cells": job.cells,
@@ -191,13 +189,13 @@ class Worker:
         return json.loads(line)
 
     def stop(self) -> None:
-        for f in (getattr(self, "writer", None), getattr(self, "reader", None), self.channel):
+        for f in (self.writer, self.reader, self.channel):
             try:
                 if f is not None:
                     f.close()
             except OSError:
                 pass
-        self.channel = None
+        self.channel = self.reader = self.writer = None
 
 
 class LocalEngine:

@@ -15,12 +15,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from nbformat import NotebookNode
 
 from autograder import harness, judge, sandbox
-from autograder.notebooks import cells_digest, student_cells
+from autograder.notebooks import cells_digest
 from autograder.results import Msg, NotebookReport, ProblemResult, failed_problem
-from autograder.specs import Assignment, Problem, devices as machine_devices
+from autograder.specs import Assignment, Problem
 
 
 class AssignmentPlan:
@@ -126,14 +125,6 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
     report.seconds = round(time.time() - t0, 3)
     report.phases = {k: round(v, 4) for k, v in phases.items()}
     return report
-
-
-def grade_notebook(nb: NotebookNode, assignment: Assignment, limits: sandbox.Limits = sandbox.Limits(),
-                   work_dir: str | None = None, box=None, devices: list[str] | None = None) -> NotebookReport:
-    """Grade one notebook in this process's own sandbox (default: a fresh bubblewrap per run).
-    For many notebooks use :mod:`autograder.engine`, which keeps warm workers and plans."""
-    plan = AssignmentPlan(assignment, devices or machine_devices())
-    return grade_cells(student_cells(nb), plan, box or sandbox.BwrapSandbox(), limits, work_dir)
 
 
 def _read_json_list(path: Path) -> list[dict]:

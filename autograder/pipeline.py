@@ -105,6 +105,7 @@ class Course:
         """Autograde a batch on a pool of warm workers; one outcome per student, in order."""
         students = students if students is not None else self.submitted(assignment)
         settings = self.settings()
+        devices = settings.grading_devices()
         workers = workers or settings.workers or os.cpu_count() or 1
         workers = max(1, min(workers, len(students) or 1))
         outcomes: dict[str, Outcome] = {}
@@ -115,46 +116,44 @@ class Course:
         t0 = time.time()
         with self.here():
             engine = LocalEngine(workers, sandbox_path or settings.sandbox, log,  # warms up meanwhile
-                                 prewarm=(assignment, settings.grading_devices()), template=template)
+                                 prewarm=(assignment, devices), template=template)
             try:
                 info = engine.info()  # refuses here, before anything is written, if the path is unavailable
                 with self.gradebook() as gb:  # every student exists before the fan-out, created once
                     for student in students:
                         gb.update_or_create_student(student)
                 if not quiet:
-                    self._announce(info, workers, settings.grading_devices())
+                    self._announce(info, workers, devices)
                 with temp_attrs(self.coursedir, assignment_id=assignment, student_id="*"), batch_bookkeeping():
                     app = BatchAutograde(coursedir=self.coursedir, parent=self.api)
                     app.force, app.create_student = True, True
                     with self._progress(assignment, len(students), quiet) as tick:
-                        def done(student):
-                            outcomes[student] = Outcome(student, True)
+                        def finished(student, reason: Msg | None = None):
+                            if reason is not None:
+                                self._record_failure(assignment, student, reason)
+                            outcomes[student] = Outcome(student, reason is None, reason)
                             tick()
 
                         def failed(student, error):
-                            reason = Msg("自动评分出错，本次提交记为 0 分，请联系老师",
-                                         "autograding failed; this submission is recorded as zero, please contact your instructor")
                             console.print(f"[red]{student}[/red]: {error}")
-                            self._record_failure(assignment, student, reason)
-                            outcomes[student] = Outcome(student, False, reason)
-                            tick()
-                        settings_for_jobs = {"limits": settings.limits(), "devices": settings.grading_devices(),
+                            finished(student, Msg("自动评分出错，本次提交记为 0 分，请联系老师",
+                                                  "autograding failed; this submission is recorded as zero, "
+                                                  "please contact your instructor"))
+                        settings_for_jobs = {"limits": settings.limits(), "devices": devices,
                                              "work_dir": settings.work_dir or None}
-                        batch = Batch(app, engine, assignment, settings_for_jobs, done, failed)
+                        batch = Batch(app, engine, assignment, settings_for_jobs, finished, failed)
                         for student in students:
                             reason = self.unreadable_reason(assignment, student)
                             if reason is not None:
-                                self._record_failure(assignment, student, reason)
-                                outcomes[student] = Outcome(student, False, reason)
-                                tick()
-                                continue
-                            batch.add(student)
+                                finished(student, reason)
+                            else:
+                                batch.add(student)
                         batch.collect()
             finally:
                 engine.close()
         summary = {"assignment": assignment, "students": len(students), "workers": workers,
                    "sandbox_path": info["path"], "mechanisms": info["mechanisms"],
-                   "devices": settings.grading_devices(),
+                   "devices": devices,
                    "warm_seconds": max((w.warm_seconds or 0 for w in engine.workers), default=None),
                    "seconds": round(time.time() - t0, 3), "prepare_seconds": round(batch.seconds["prepare"], 3),
                    "record_seconds": round(batch.seconds["record"], 3)}

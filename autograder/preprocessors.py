@@ -1,8 +1,8 @@
 """nbgrader glue / 与 nbgrader 的衔接: grade with the sandbox + judge inside ``nbgrader autograde``.
 
 :class:`TrustedExecute` replaces nbgrader's ``Execute`` in ``Autograde.autograde_preprocessors``.
-It never starts a kernel on the student's notebook; instead it grades the notebook's code with
-:func:`autograder.grade.grade_notebook` and writes each test cell's outcome as outputs that
+It never starts a kernel on the student's notebook; instead it takes the report of the warm
+workers (:mod:`autograder.engine`, :mod:`autograder.batch`) and writes each test cell's outcome as outputs that
 nbgrader's own ``SaveAutoGrades`` understands (an ``execute_result`` holding the partial score),
 so the gradebook, feedback and formgrader work unchanged.
 """

@@ -42,8 +42,10 @@ import ctypes  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import shutil  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -250,7 +252,6 @@ def probe(uid: int) -> str | None:
         return "not root: the fork path mounts and changes uid / 非 root 用户，无法使用 fork 沙箱"
     if SYS_PIVOT_ROOT is None:
         return f"unsupported machine {platform.machine()}"
-    import tempfile
     job = tempfile.mkdtemp(prefix="probe-")
     try:
         os.makedirs(ROOT_MOUNTPOINT, exist_ok=True)
@@ -258,7 +259,6 @@ def probe(uid: int) -> str | None:
     except OSError as exc:
         return f"{type(exc).__name__}: {exc}"
     finally:
-        import shutil
         shutil.rmtree(job, ignore_errors=True)
     if result.get("error") or result.get("exit_status") != 0:
         return result.get("error") or f"probe exited with {result.get('exit_status')}"

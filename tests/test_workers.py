@@ -112,7 +112,7 @@ def test_a_job_that_keeps_killing_its_worker_is_reported_not_lost(monkeypatch):
     def die(self, job, request_id):
         raise engine.WorkerDied("simulated")
     monkeypatch.setattr(engine.Worker, "grade", die)
-    monkeypatch.setattr(engine.Worker, "start", lambda self: {"ready": True, "path": "bwrap", "mechanisms": []})
+    monkeypatch.setattr(engine.Worker, "start", lambda self: None)
     monkeypatch.setattr(engine.Template, "stop", lambda self: None)
     monkeypatch.setattr(engine.Worker, "stop", lambda self: None)
     with engine.LocalEngine(1, "bwrap") as eng:
