@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
 CHROMIUM ?= /usr/bin/chromium
-.PHONY: help setup lab demo test test-unit test-lessons test-browser solutions release grade feedback export \
+.PHONY: help setup lab editions demo test test-unit test-lessons test-browser solutions release grade feedback export \
 	release-exchange collect return-feedback clean
 
 help: ## list the targets / 列出所有目标
@@ -30,9 +30,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP) ## create .venv and install pinned requirements / 创建虚拟环境并安装依赖
 
+editions: $(STAMP) ## one-language lessons: build/editions/zh/ (中文版) and build/editions/en/ / 生成中文版与英文版课程
+	$(BIN)/python -m autograder.editions
+
 # The formgrader reads course/nbgrader_config.py from the working directory, the Assignment List and
 # Validate from the Jupyter config path: both get the course-local exchange; students fetch into student/.
-lab: $(STAMP) ## JupyterLab + nbgrader (Assignment List, Validate, Formgrader; 中文: Settings > Language) / 打开 JupyterLab
+lab: editions ## JupyterLab + nbgrader (Assignment List, Validate, Formgrader; 中文: Settings > Language) / 打开 JupyterLab
 	mkdir -p student
 	cd course && JUPYTER_CONFIG_PATH=$(CURDIR)/course ../$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) \
 		--ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root)
