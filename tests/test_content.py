@@ -1,9 +1,12 @@
 """Content rules: bilingual pairing, executed lessons, clean masters, consistent grade ids."""
 import re
+import subprocess
+import sys
 
+import nbformat
 import pytest
 
-from autograder import specs
+from autograder import editions, specs
 from autograder.notebooks import is_test_cell
 from conftest import LESSONS, MASTERS, ROOT, load_json
 
@@ -150,15 +153,12 @@ def test_every_torch_loss_has_a_checked_section(loss):
 
 # --- single-language editions (issue 17 §3) -------------------------------------------------
 
-from autograder import editions  # noqa: E402
-
 
 @pytest.mark.parametrize("lang", editions.LANGUAGES)
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_edition_keeps_every_code_cell_and_one_language(path, lang):
     """Does the zh (en) edition of a lesson keep every code cell, outputs included, in order,
     every prose cell of its language, and no prose of the other language?"""
-    import nbformat
     nb = nbformat.read(str(path), as_version=4)
     ed = editions.edition(nb, lang)
     other = "en" if lang == "zh" else "zh"
@@ -175,15 +175,13 @@ def test_edition_keeps_every_code_cell_and_one_language(path, lang):
 def test_editions_are_built_into_the_ignored_build_folder(tmp_path):
     """Does `python -m autograder.editions` write one notebook per lesson and language, into a
     folder git ignores (so no edition is ever committed)?"""
-    import subprocess
-    import sys
     out = tmp_path / "editions"
     subprocess.run([sys.executable, "-m", "autograder.editions", "--out", str(out)], cwd=ROOT, check=True,
                    capture_output=True)
     for lang in editions.LANGUAGES:
         assert sorted(p.name for p in (out / lang).glob("*.ipynb")) == [p.name for p in LESSONS]
     ignored = subprocess.run(["git", "check-ignore", "-q", str(editions.DEFAULT_OUT / "zh" / LESSONS[0].name)],
-                             cwd=ROOT)
+                             cwd=ROOT, check=False)
     assert ignored.returncode == 0, "build/editions/ must be gitignored"
 
 
@@ -191,12 +189,10 @@ def test_generated_editions_pass_nbval(tmp_path):
     """Do a zh edition and an en edition, generated from the sources, pass nbval strictly?
     (Two lessons only, to keep `make test` fast; `make editions` then nbval on build/editions
     checks all of them.)"""
-    import subprocess
-    import sys
     editions.build(out=tmp_path)
     picked = [tmp_path / "zh" / "01_tensors.ipynb", tmp_path / "en" / "04_modules.ipynb"]
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", "-q", "--nbval",
                           "--nbval-sanitize-with", str(ROOT / "notebooks" / "nbval_sanitize.cfg"),
-                          *map(str, picked)], cwd=tmp_path, capture_output=True, text=True)
+                          *map(str, picked)], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stdout[-3000:]
     assert " passed" in run.stdout and "failed" not in run.stdout
