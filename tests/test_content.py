@@ -196,3 +196,78 @@ def test_generated_editions_pass_nbval(tmp_path):
                           *map(str, picked)], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stdout[-3000:]
     assert " passed" in run.stdout and "failed" not in run.stdout
+
+
+# --- lesson <-> assignment links (issue 17 §2) -----------------------------------------------
+
+ASSIGNMENT_NAME = re.compile(r"\*\*(a\d\d_[a-z0-9_]+)\*\*")
+PROBLEM_NAME = re.compile(r"`([a-z_][a-z0-9_]*)`")
+LESSON_REF = re.compile(r"notebooks/(\d\d[a-z]?_[a-z0-9_]+?)(?:\.ipynb)?\b")
+ASSIGNMENTS = sorted(p.parent.name for p in MASTERS)
+
+
+def lesson_links(path) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """{assignment: {problems}} named by a lesson's closing zh cell and by its en cell."""
+    cells = load_json(path)["cells"]
+    assert len(cells) >= 2 and tags(cells[-2]) == ["zh"] and tags(cells[-1]) == ["en"], \
+        f"{path.name} must end with a zh/en pair naming its assignment"
+    out = []
+    for cell in cells[-2:]:
+        links: dict[str, set[str]] = {}
+        current = None
+        for line in "".join(cell["source"]).splitlines():
+            named = ASSIGNMENT_NAME.findall(line)
+            if named:
+                current = named[0]
+                links.setdefault(current, set())
+                line = ASSIGNMENT_NAME.sub("", line)
+            if current:
+                links[current] |= set(PROBLEM_NAME.findall(line))
+        out.append(links)
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
+def test_lesson_ends_naming_its_assignment_and_problems(path):
+    """Lesson side of the links: does every lesson end with a zh/en pair headed 作业 / Assignment
+    that names at least one assignment and, for each, problems that exist in that assignment's spec,
+    the same in both languages?"""
+    zh, en = lesson_links(path)
+    cells = load_json(path)["cells"]
+    assert "".join(cells[-2]["source"]).startswith("## 作业") and "".join(cells[-1]["source"]).startswith("## Assignment")
+    assert en, f"{path.name}: the closing cell names no assignment (**aNN_name**)"
+    assert zh == en, f"{path.name}: zh and en name different assignments/problems"
+    for assignment, problems in en.items():
+        assert assignment in ASSIGNMENTS, f"{path.name} names {assignment}, which is not in course/source"
+        known = {p.function for p in specs.load(assignment).problems}
+        assert problems, f"{path.name} names {assignment} but none of its problems"
+        assert problems <= known, f"{path.name}: {sorted(problems - known)} are not problems of {assignment}"
+
+
+def test_every_graded_problem_is_practised_by_a_lesson():
+    """Is every problem of every assignment named by some lesson's closing cell (no orphan problems)?"""
+    claimed: dict[str, set[str]] = {}
+    for path in LESSONS:
+        for assignment, problems in lesson_links(path)[1].items():
+            claimed.setdefault(assignment, set()).update(problems)
+    for assignment in ASSIGNMENTS:
+        known = {p.function for p in specs.load(assignment).problems}
+        missing = known - claimed.get(assignment, set())
+        assert not missing, f"no lesson names {assignment}'s problems {sorted(missing)}"
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=lambda p: p.name)
+def test_assignment_and_lessons_name_each_other(path):
+    """Both ways: does every lesson an assignment names (`notebooks/NN_topic`) exist and name that
+    assignment back, and does the assignment name every lesson that names it?
+
+    Skipped for an assignment that names no lesson yet (the assignment side is written in course/source)."""
+    text = "".join("".join(c["source"]) for c in load_json(path)["cells"] if c["cell_type"] == "markdown")
+    named = set(LESSON_REF.findall(text))
+    if not named:
+        pytest.skip(f"{path.parent.name} names no lesson (notebooks/NN_topic.ipynb) yet")
+    stems = {p.stem for p in LESSONS}
+    assert named <= stems, f"{path.parent.name} names lessons that do not exist: {sorted(named - stems)}"
+    back = {p.stem for p in LESSONS if path.parent.name in lesson_links(p)[1]}
+    assert named == back, (f"{path.parent.name} names {sorted(named)}, "
+                           f"but the lessons naming it are {sorted(back)}")
