@@ -101,9 +101,29 @@ def tanh(input):
 
 
 def logsigmoid(input):
-    """log(sigmoid(x)), stable for large |x|."""
+    """log(sigmoid(x)), stable for large |x| (given: the form from lesson 05)."""
     neg_abs = torch.where(input >= 0, -input, input)
     return torch.where(input >= 0, torch.zeros_like(input), input) - torch.log1p(torch.exp(neg_abs))
+
+
+def logsigmoid_backward(grad_output, input):
+    """grad_output * d logsigmoid(x) / dx, by hand (no autograd)."""
+    e = torch.exp(torch.where(input >= 0, -input, input))  # exp(-|x|) <= 1: never overflows
+    return grad_output * torch.where(input >= 0, e / (1 + e), 1 / (1 + e))  # sigmoid(-x)
+
+
+class LogSigmoidFunction(torch.autograd.Function):
+    """logsigmoid with the backward written by hand / 反向传播手写的 logsigmoid."""
+
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        return logsigmoid(input)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (input,) = ctx.saved_tensors
+        return logsigmoid_backward(grad_output, input)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -114,8 +134,27 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def softsign(input):
-    """x / (1 + |x|)."""
+    """x / (1 + |x|) (given: the form from lesson 05)."""
     return input / (1 + input.abs())
+
+
+def softsign_backward(grad_output, input):
+    """grad_output * d softsign(x) / dx, by hand (no autograd)."""
+    return grad_output / (1 + input.abs()) ** 2
+
+
+class SoftsignFunction(torch.autograd.Function):
+    """softsign with the backward written by hand / 反向传播手写的 softsign."""
+
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        return softsign(input)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (input,) = ctx.saved_tensors
+        return softsign_backward(grad_output, input)
 
 
 def tanhshrink(input):
@@ -173,6 +212,8 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
         input = input.to(dtype)
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1
+    if input.ndim and input.shape[dim] == 0:  # nothing to normalise over: an empty result / 空维度：结果为空
+        return input * 0
     shifted = input - input.detach().amax(dim=dim, keepdim=True)
     e = torch.exp(shifted)
     return e / e.sum(dim=dim, keepdim=True)
@@ -189,6 +230,8 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
         input = input.to(dtype)
     if dim is None:
         dim = 0 if input.ndim in (0, 1, 3) else 1
+    if input.ndim and input.shape[dim] == 0:  # nothing to normalise over: an empty result / 空维度：结果为空
+        return input * 0
     shifted = input - input.detach().amax(dim=dim, keepdim=True)
     return shifted - torch.log(torch.exp(shifted).sum(dim=dim, keepdim=True))
 
@@ -199,3 +242,37 @@ def glu(input, dim=-1):
         raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {input.shape[dim]}")
     a, b = input.chunk(2, dim=dim)
     return a * sigmoid(b)
+
+
+def softplus_backward(grad_output, input, beta=1.0, threshold=20.0):
+    """grad_output * d softplus(x) / dx, by hand (no autograd)."""
+    scaled = input * beta
+    return torch.where(scaled > threshold, grad_output, grad_output * sigmoid(scaled))
+
+
+class SoftplusFunction(torch.autograd.Function):
+    """softplus with the backward written by hand; beta and threshold get no gradient (None)."""
+
+    @staticmethod
+    def forward(ctx, input, beta=1.0, threshold=20.0):
+        ctx.save_for_backward(input)
+        ctx.beta, ctx.threshold = beta, threshold
+        return softplus(input, beta, threshold)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (input,) = ctx.saved_tensors
+        return softplus_backward(grad_output, input, ctx.beta, ctx.threshold), None, None
+
+
+def gelu_backward(grad_output, input, approximate="none"):
+    """grad_output * d gelu(x) / dx, by hand (no autograd), for both forms."""
+    if approximate == "tanh":
+        k, c = math.sqrt(2 / math.pi), 0.044715
+        t = torch.tanh(k * (input + c * input ** 3))
+        return grad_output * (0.5 * (1 + t) + 0.5 * input * (1 - t * t) * k * (1 + 3 * c * input ** 2))
+    if approximate != "none":
+        raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+    cdf = 0.5 * (1 + torch.erf(input / math.sqrt(2)))
+    pdf = torch.exp(-0.5 * input * input) / math.sqrt(2 * math.pi)
+    return grad_output * (cdf + input * pdf)

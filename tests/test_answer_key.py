@@ -20,7 +20,8 @@ from conftest import MASTERS
 DEPRECATED = {"size_average", "reduce"}
 ASSIGNMENTS = [p.stem for p in MASTERS]
 MIRRORS_F = [(a, p) for a in ASSIGNMENTS for p in specs.load(a).problems
-             if key_module(a).__name__ in ("solutions.activations", "solutions.layers", "solutions.losses")]
+             if key_module(a).__name__ in ("solutions.activations", "solutions.layers", "solutions.losses")
+             and hasattr(F, p.function)]  # a hand-written backward (`softplus_backward`) has no F twin
 
 
 def torch_parameters(fn) -> list[tuple[str, object]]:
@@ -108,7 +109,8 @@ def test_elementwise_activations_match_torch(name, shape, dtype, scale, seed, de
     got, got_grad = value_and_grad(getattr(A, name), x, **kwargs)
     expected, expected_grad = value_and_grad(getattr(F, name), x, **kwargs)
     close(got, expected, dtype)
-    close(got_grad, expected_grad, dtype, A04.problem(name).tolerances)  # torch's float32 constants
+    graded = {p.function for p in A04.problems}
+    close(got_grad, expected_grad, dtype, A04.problem(name).tolerances if name in graded else None)  # torch's float32 constants
 
 
 @settings(max_examples=40, deadline=None)
@@ -190,9 +192,10 @@ KEY_COVERAGE = {
 
 @pytest.mark.parametrize("module", sorted(KEY_COVERAGE))
 def test_key_modules_cover_their_torch_functions(module):
-    """Does each answer-key module define every function it promises, each graded by a spec?"""
+    """Does each answer-key module define every function it promises, each graded by a spec (or
+    given as the forward of a graded hand-written backward, e.g. `softsign` for `softsign_backward`)?"""
     key = __import__(module, fromlist=["_"])
     graded = {p.function for a in ASSIGNMENTS for p in specs.load(a).problems if key_module(a).__name__ == module}
     for name in KEY_COVERAGE[module].split():
         assert callable(getattr(key, name, None)), f"{module} lacks {name}"
-        assert name in graded, f"{module}.{name} is not graded by any assignment"
+        assert name in graded or f"{name}_backward" in graded, f"{module}.{name} is not graded by any assignment"

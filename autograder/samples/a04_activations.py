@@ -20,9 +20,7 @@ WRONG = {
     "sigmoid": [("def sigmoid(input):\n    return 1 / (1 + torch.exp(-input))  # overflows: nan gradient at -800\n", "wrong"),
                 ("def sigmoid(input):\n    return torch.special.expit(input)  # torch's sigmoid kernel\n", "forbidden")],
     "tanh": [("def tanh(input):\n    e, m = torch.exp(input), torch.exp(-input)\n    return (e - m) / (e + m)  # inf / inf = nan at 800\n", "wrong")],
-    "logsigmoid": [("def logsigmoid(input):\n    return torch.log(1 / (1 + torch.exp(-input)))  # -inf for very negative x\n", "wrong")],
     "softplus": [("def softplus(input, beta=1.0, threshold=20.0):\n    return torch.log1p(torch.exp(input))  # beta ignored, overflows\n", "wrong")],
-    "softsign": [("def softsign(input):\n    return input / (1 + input)  # |x| forgotten\n", "wrong")],
     "tanhshrink": [("def tanhshrink(input):\n    return torch.tanh(input) - input  # sign flipped\n", "wrong")],
     "elu": [("def elu(input, alpha=1.0, inplace=False):\n    return torch.where(input > 0, input, alpha * (torch.exp(input) - 1))  # exp(800) in the unused branch\n", "wrong")],
     "selu": [("def selu(input, inplace=False):\n    return 1.0507 * torch.nn.functional.elu(input, 1.6733)  # torch's elu\n", "forbidden")],
@@ -31,9 +29,24 @@ WRONG = {
     "silu": [("def silu(input, inplace=False):\n    return input * torch.nn.functional.silu(input) / input  # torch's silu, and 0/0\n", "forbidden")],
     "mish": [("def mish(input, inplace=False):\n    return input * torch.tanh(torch.log(1 + torch.exp(input)))  # inf at 800\n", "wrong")],
     "softmax": [("def softmax(input, dim=None, _stacklevel=3, dtype=None):\n    e = torch.exp(input)\n    return e / e.sum(dim=dim, keepdim=True)  # overflows, and dim=None\n", "wrong"),
-                ("def softmax(input, dim=None, _stacklevel=3, dtype=None):\n    return input.softmax(dim if dim is not None else 1, dtype=dtype)  # torch's own\n", "forbidden")],
+                ("def softmax(input, dim=None, _stacklevel=3, dtype=None):\n    return input.softmax(dim if dim is not None else 1, dtype=dtype)  # torch's own\n", "forbidden"),
+                ("def softmax(input, dim=None, _stacklevel=3, dtype=None):\n    if dim is None:\n        dim = 0 if input.ndim in (0, 1, 3) else 1\n"
+                 "    shifted = input - input.detach().amax(dim=dim, keepdim=True)  # amax fails on an empty dim\n"
+                 "    e = torch.exp(shifted)\n    return e / e.sum(dim=dim, keepdim=True)\n", "wrong")],
     "softmin": [("def softmin(input, dim=None, _stacklevel=3, dtype=None):\n    return softmax(input, dim=dim, dtype=dtype)  # forgot the minus\n", "wrong")],
     "log_softmax": [("def log_softmax(input, dim=None, _stacklevel=3, dtype=None):\n    return torch.log(softmax(input, dim=dim, dtype=dtype))  # -inf where softmax underflows\n", "wrong"),
                     ("def log_softmax(input, dim=None, _stacklevel=3, dtype=None):\n    return input - torch.logsumexp(input, dim=dim, keepdim=True)  # logsumexp is not allowed\n", "forbidden")],
+    "logsigmoid_backward": [
+        ("def logsigmoid_backward(grad_output, input):\n    return sigmoid(-input)  # forgot grad_output\n", "wrong"),
+        ("def logsigmoid_backward(grad_output, input):\n    x = input.detach().requires_grad_()\n"
+         "    (g,) = torch.autograd.grad(logsigmoid(x), x, grad_output)  # asks autograd\n    return g\n", "forbidden")],
+    "softsign_backward": [("def softsign_backward(grad_output, input):\n    return grad_output / (1 + input.abs())  # square forgotten\n", "wrong"),
+                          ("def softsign_backward(grad_output, input):\n    x = input.detach().clone()\n    x.requires_grad = True\n"
+                           "    softsign(x).backward(grad_output)  # autograd again\n    return x.grad\n", "forbidden")],
+    "softplus_backward": [("def softplus_backward(grad_output, input, beta=1.0, threshold=20.0):\n    return grad_output * sigmoid(beta * input)  # threshold ignored\n", "wrong"),
+                          ("def softplus_backward(grad_output, input, beta=1.0, threshold=20.0):\n    return torch.ops.aten.softplus_backward(grad_output, input, beta, threshold)\n", "forbidden")],
+    "gelu_backward": [("def gelu_backward(grad_output, input, approximate='none'):\n    cdf = 0.5 * (1 + torch.erf(input / math.sqrt(2)))\n"
+                       "    return grad_output * (cdf + input * torch.exp(-input ** 2 / 2) / math.sqrt(2 * math.pi))  # approximate ignored\n", "wrong"),
+                      ("def gelu_backward(grad_output, input, approximate='none'):\n    return grad_output * 0.5 * (1 + torch.erf(input / math.sqrt(2)))  # forgot x * pdf\n", "wrong")],
     "glu": [("def glu(input, dim=-1):\n    a, b = input.chunk(2, dim=dim)\n    return b * sigmoid(a)  # halves swapped\n", "wrong")],
 }

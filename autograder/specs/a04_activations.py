@@ -1,4 +1,5 @@
-"""a04 激活函数 / Activations: every non-linear activation of torch.nn, value and gradient."""
+"""a04 激活函数 / Activations: every non-linear activation of torch.nn, value and gradient; four
+backward passes written by hand (the gradient as a returned value, autograd forbidden)."""
 import warnings
 from functools import partial
 
@@ -54,8 +55,48 @@ def _softmax_cases():
         Case("float32 logits up to 1000, dim=1", (Tensor(big, torch.float32),), {"dim": 1}),
         Case("float64 0-d, dim=0", (_x(),), {"dim": 0}),
         Case("float32 (0, 3) empty, dim=1", (_x(0, 3, dtype=torch.float32),), {"dim": 1}),
+        Case("float64 (3, 0): softmax over an empty dim, gradient", (_x(3, 0, grad=True),), {"dim": 1}, probe="backward"),
+        Case("float32 (0,) empty 1-D, dim=0", (_x(0, dtype=torch.float32),), {"dim": 0}),
         Case("float64 (4, 6) non-contiguous, dim=0", (_x(4, 6, transpose=True),), {"dim": 0}),
     )
+
+
+def _vjp(forward):
+    """The reference for a backward problem: torch's own vector-Jacobian product of ``forward``."""
+    def reference(grad_output, input, *args, **kwargs):
+        x = input.detach().requires_grad_()
+        with torch.enable_grad():
+            y = forward(x, *args, **kwargs)
+        (grad,) = torch.autograd.grad(y, x, grad_output)
+        return grad
+    return reference
+
+
+def _backward_cases(variants=({},), scale=3.0):
+    """(grad_output, input) pairs of the same shape: float32 and float64, each option, 0-d, empty,
+    non-contiguous, and |x| up to 800 (the backward must not overflow either)."""
+    def pair(*shape, dtype=torch.float64, transpose=False):
+        return (normal(_rng, *shape, dtype=dtype, transpose=transpose),
+                normal(_rng, *shape, dtype=dtype, scale=scale, transpose=transpose))
+    cases = []
+    for i, kw in enumerate(variants):
+        label = ", ".join(f"{k}={v!r}" for k, v in kw.items())
+        cases += [Case(f"float32 (3, 4){', ' + label if label else ''}", pair(3, 4, dtype=torch.float32), dict(kw), visible=i == 0),
+                  Case(f"float64 (2, 3, 5){', ' + label if label else ''}", pair(2, 3, 5), dict(kw), visible=i == 0)]
+    big = np.array([-800.0, -90.0, -30.0, -1e-3, 0.0, 2e-3, 30.0, 90.0, 800.0])
+    g = np.cos(np.arange(big.size)) + 1.5
+    for kw in variants:
+        label = ", ".join(f"{k}={v!r}" for k, v in kw.items())
+        cases += [Case(f"float64 |x| up to 800{', ' + label if label else ''}", (Tensor(g, torch.float64), Tensor(big, torch.float64)), dict(kw)),
+                  Case(f"float32 |x| up to 800{', ' + label if label else ''}", (Tensor(g, torch.float32), Tensor(big, torch.float32)), dict(kw))]
+    kw = dict(variants[0])
+    cases += [Case("float64 0-d", pair(), kw), Case("float32 (0, 3) empty", pair(0, 3, dtype=torch.float32), kw),
+              Case("float64 (4, 6) non-contiguous", pair(4, 6, transpose=True), kw)]
+    return tuple(cases)
+
+
+# a hand-written backward must not ask autograd for the answer (these are the calls it would need)
+AUTOGRAD = ("grad", "backward", "requires_grad_", "vjp", "jacrev", "jacfwd")
 
 
 def _glu_cases():
@@ -65,6 +106,7 @@ def _glu_cases():
         Case("float64 (4, 3, 2), dim=0, gradient", (_x(4, 3, 2, grad=True),), {"dim": 0}, probe="backward"),
         Case("float64 (2, 3, 8), default dim, gradient", (_x(2, 3, 8, grad=True, scale=30.0),), probe="backward"),
         Case("float64 (6, 4) non-contiguous, dim=0", (_x(6, 4, transpose=True),), {"dim": 0}),
+        Case("float32 (0, 4) empty, dim=-1", (_x(0, 4, dtype=torch.float32),)),
     )
 
 
@@ -95,9 +137,12 @@ PROBLEMS = (
     _problem("softshrink", "Softshrink", "Softshrink", variants=({}, {"lambd": 1.5})),
     _problem("sigmoid", "Sigmoid（数值稳定）", "Sigmoid (numerically stable)", 1.5, forbidden=("special_expit", "expit")),
     _problem("tanh", "Tanh（数值稳定）", "Tanh (numerically stable)"),
-    _problem("logsigmoid", "LogSigmoid", "LogSigmoid", forbidden=("log_sigmoid", "log_sigmoid_forward")),
+    _problem("logsigmoid_backward", "LogSigmoid 的反向传播（手写）", "LogSigmoid backward, by hand", 1.5,
+             forbidden=(*AUTOGRAD, "log_sigmoid_backward", "log_sigmoid_forward", "log_sigmoid"),
+             cases=_backward_cases(), reference=_vjp(F.logsigmoid)),
     _problem("softplus", "Softplus", "Softplus", variants=({}, {"beta": 2.0, "threshold": 5.0})),
-    _problem("softsign", "Softsign", "Softsign"),
+    _problem("softsign_backward", "Softsign 的反向传播（手写）", "Softsign backward, by hand",
+             forbidden=AUTOGRAD, cases=_backward_cases(), reference=_vjp(F.softsign)),
     _problem("tanhshrink", "Tanhshrink", "Tanhshrink"),
     _problem("elu", "ELU", "ELU", variants=({}, {"alpha": 0.7}), inplace=True),
     _problem("selu", "SELU", "SELU", forbidden=("elu",), inplace=True),
@@ -112,6 +157,11 @@ PROBLEMS = (
     _problem("log_softmax", "LogSoftmax（log-sum-exp 技巧）", "LogSoftmax (the log-sum-exp trick)", 2,
              forbidden=(*_SOFTMAX_KERNELS, "logsumexp"), cases=_softmax_cases(), reference=_quiet(F.log_softmax)),
     _problem("glu", "GLU（门控线性单元）", "GLU (gated linear unit)", 1.5, cases=_glu_cases()),
+    _problem("softplus_backward", "Softplus 的反向传播（手写）", "Softplus backward, by hand", 1.5,
+             forbidden=(*AUTOGRAD, "softplus"), cases=_backward_cases(({}, {"beta": 2.0, "threshold": 5.0}, {"beta": 0.5})),
+             reference=_vjp(F.softplus)),
+    _problem("gelu_backward", "GELU 的反向传播（手写，两种形式）", "GELU backward, by hand (both forms)", 2,
+             forbidden=(*AUTOGRAD, "gelu"), cases=_backward_cases(({}, {"approximate": "tanh"})), reference=_vjp(F.gelu)),
 )
 
 ASSIGNMENT = Assignment("a04_activations", PROBLEMS)
