@@ -32,7 +32,7 @@ from nbgrader import utils
 from nbgrader.converters import Autograde
 from nbgrader.utils import rmtree
 
-from autograder.notebooks import student_cells
+from autograder.notebooks import grading_cells
 from autograder.engine import Done, Job
 
 
@@ -111,7 +111,7 @@ class Pending:
 
 
 def read_cells(path: Path) -> list[dict]:
-    return student_cells(nbformat.read(str(path), as_version=4))
+    return grading_cells(nbformat.read(str(path), as_version=4))
 
 
 def error_text(exc: BaseException) -> str:
@@ -132,7 +132,8 @@ class Batch:
         t0 = time.perf_counter()
         try:
             notebooks = self.app.prepare(self.assignment, student)
-            jobs = [Job((student, p.stem), self.assignment, read_cells(p), **self.settings) for p in notebooks]
+            jobs = [Job((student, p.stem), self.assignment, read_cells(p), files=str(p.parent), **self.settings)
+                    for p in notebooks]
         except Exception as exc:  # noqa: BLE001 - that student fails, the batch goes on
             self.app.discard(self.assignment, student)
             self.on_failed(student, error_text(exc))

@@ -23,7 +23,7 @@ def fill(release_nb, answers: dict[str, str]):
     nb = nbformat.from_dict(release_nb)
     for cell in nb.cells:
         grade_id = notebooks.nbgrader_meta(cell).get("grade_id")
-        if notebooks.is_solution(cell) and grade_id in answers:
+        if notebooks.is_answer(cell) and grade_id in answers:
             cell.source = answers[grade_id]
     return nb
 

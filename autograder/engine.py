@@ -36,6 +36,7 @@ class Job:
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     devices: list[str] = field(default_factory=lambda: ["cpu"])
     work_dir: str | None = None
+    files: str | None = None      # the folder holding the assignment's files (the notebook's working directory)
     attempts: int = 0
 
 
@@ -177,7 +178,8 @@ class Worker:
 
     def grade(self, job: Job, request_id: int) -> dict:
         request = {"id": request_id, "assignment": job.assignment, "cells": job.cells,
-                   "limits": job.limits.to_dict(), "devices": job.devices, "work_dir": job.work_dir}
+                   "limits": job.limits.to_dict(), "devices": job.devices, "work_dir": job.work_dir,
+                   "files": job.files}
         try:
             self.writer.write(json.dumps(request, ensure_ascii=False) + "\n")
             self.writer.flush()
@@ -307,9 +309,10 @@ class LocalEngine:
         return list(self.completed())
 
     def grade_cells(self, assignment: str, cells: list[dict], limits: sandbox.Limits = sandbox.Limits(),
-                    devices: list[str] | None = None, work_dir: str | None = None) -> NotebookReport:
+                    devices: list[str] | None = None, work_dir: str | None = None,
+                    files: str | None = None) -> NotebookReport:
         """Grade one notebook's code cells and wait for it (raises if it could not be graded)."""
-        [done] = self.grade_all([Job(None, assignment, cells, limits, devices or ["cpu"], work_dir)])
+        [done] = self.grade_all([Job(None, assignment, cells, limits, devices or ["cpu"], work_dir, files)])
         if done.report is None:
             raise RuntimeError(f"grading failed / 评分失败: {done.error}")
         return done.report

@@ -9,14 +9,16 @@ again for the problems still to do (and a top-level cell that hung is skipped ne
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from autograder import harness, judge, sandbox
+from autograder import classic, harness, judge, sandbox
 from autograder.notebooks import cells_digest
 from autograder.results import Msg, NotebookReport, ProblemResult, failed_problem
 from autograder.specs import Assignment, Problem
@@ -29,17 +31,25 @@ class AssignmentPlan:
         self.assignment, self.devices = assignment, list(devices)
         self.arrays: dict = {}
         self.plans = {p.function: judge.plan(p, self.arrays, self.devices) for p in assignment.problems}
+        self.spec_tests = {p.grade_id for p in assignment.problems}
         self._inputs: bytes | None = None
 
-    def write_job(self, job_dir: Path, cells, skip, problems: list[Problem]) -> None:
+    def runnable(self, cells: list[dict]) -> list[dict]:
+        """The cells the student's process runs: all but the test cells a spec grades; the
+        remaining test cells (classic nbgrader tests) keep their ``test`` mark."""
+        return [c for c in cells if not (c.get("test") and c["test"]["grade_id"] in self.spec_tests)]
+
+    def write_job(self, job_dir: Path, cells, skip, problems: list[Problem], files: Path | None = None) -> None:
         (job_dir / harness.PROGRESS).mkdir(parents=True)
         (job_dir / harness.RESULTS).mkdir()
+        if files is not None:
+            copy_assignment_files(files, job_dir / harness.WORK)
         if self._inputs is None:  # serialised once, copied into every job folder
             harness.write_arrays(job_dir / "inputs.bin", {k: np.asarray(v) for k, v in self.arrays.items()})
             self._inputs = (job_dir / "inputs.bin").read_bytes()
         else:
             (job_dir / "inputs.bin").write_bytes(self._inputs)
-        job = {"cells": cells, "skip_cells": sorted(skip),
+        job = {"cells": self.runnable(cells), "skip_cells": sorted(skip),
                "problems": [{"function": p.function, "cases": self.plans[p.function].wire} for p in problems]}
         (job_dir / "job.json").write_text(json.dumps(job))
 
@@ -57,6 +67,33 @@ class AssignmentPlan:
         return self.plans[name].score(records, got)
 
 
+FILES_LIMIT, FILES_COUNT = 64 << 20, 1000  # the assignment's files a job gets: bytes and files in all
+
+
+def copy_assignment_files(source: Path, dest: Path) -> None:
+    """Copy the assignment's files (what nbgrader put beside the notebook: data, images) into
+    the job's working folder: regular files only, never through a symlink, notebooks left out
+    (the sanitized ones hold hidden tests), at most FILES_COUNT files and FILES_LIMIT bytes."""
+    dest.mkdir()
+    budget, count = FILES_LIMIT, 0
+    for folder, dirs, names in os.walk(source):  # os.walk does not descend into symlinked folders
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(folder, d))]
+        for name in names:
+            src = Path(folder) / name
+            if name.endswith(".ipynb") or name.startswith(".") or not stat.S_ISREG(os.lstat(src).st_mode):
+                continue
+            size = os.lstat(src).st_size
+            count += 1
+            if size > budget or count > FILES_COUNT:
+                raise ValueError(f"the assignment's files exceed {FILES_COUNT} files or {FILES_LIMIT >> 20} MiB")
+            budget -= size
+            target = dest / src.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as f, open(target, "wb") as out:
+                shutil.copyfileobj(f, out)
+
+
 def _blame(problem: Problem, overran: str | None, limits: sandbox.Limits) -> ProblemResult:
     if overran == harness.problem_marker(problem.function):
         return failed_problem(problem, "timeout", Msg(
@@ -67,21 +104,25 @@ def _blame(problem: Problem, overran: str | None, limits: sandbox.Limits) -> Pro
 
 
 def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Limits = sandbox.Limits(),
-                work_dir: str | None = None) -> NotebookReport:
-    """Grade a notebook's code cells with ``box`` (a sandbox); job folders go under ``work_dir``."""
+                work_dir: str | None = None, files: str | None = None) -> NotebookReport:
+    """Grade a notebook's code cells with ``box`` (a sandbox); job folders go under ``work_dir``,
+    and the files in ``files`` (the assignment's data, as nbgrader copied them) are the
+    student's working directory."""
     t0 = time.time()
     assignment = plan.assignment
     report = NotebookReport(assignment.name, sandbox=box.mechanisms(), sandbox_path=box.path,
                             devices=plan.devices, cells_digest=cells_digest(cells))
     results: dict[str, ProblemResult] = {}
     remaining, skip = list(assignment.problems), set()
+    tests = {c["index"]: c for c in plan.runnable(cells) if c.get("test")}  # classic test cells
+    waiting = dict(tests)
     phases = dict.fromkeys(("write", "run", "judge"), 0.0)
     clock = time.perf_counter
     for _attempt in range(len(remaining) + len(cells) + 1):
         job_dir = Path(tempfile.mkdtemp(prefix="grade-", dir=work_dir))
         try:
             t = clock()
-            plan.write_job(job_dir, cells, skip, remaining)
+            plan.write_job(job_dir, cells, skip, remaining, Path(files) if files else None)
             phases["write"] += clock() - t
             t = clock()
             run = box.run(job_dir, limits)
@@ -92,6 +133,10 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
             for p in remaining:
                 if (job_dir / harness.RESULTS / f"{p.function}.json").exists():
                     results[p.function] = plan.judge(p, job_dir)
+            for index in list(waiting):
+                path = job_dir / harness.RESULTS / harness.test_result_name(index)
+                if path.exists():
+                    results[_key(waiting.pop(index))] = classic.read(tests[index], path)
             phases["judge"] += clock() - t
             for errs in job_dir.glob("cell_errors_*.json"):
                 report.cell_errors = _read_json_list(errs)
@@ -101,7 +146,7 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
                 report.notes.append(Msg(f"输出超过 {harness.OUTPUT_LIMIT >> 20} MiB，超出部分已丢弃",
                                         f"output exceeded {harness.OUTPUT_LIMIT >> 20} MiB; the rest was dropped"))
             remaining = [p for p in remaining if p.function not in results]
-            if not remaining:
+            if not remaining and not waiting:
                 break
             started = progress.problems_started()
             culprit = next((p for p in remaining if p.function in started), None)
@@ -113,6 +158,10 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
             if hung is None:  # died before doing anything we can blame on one cell
                 break
             skip.add(hung)
+            if hung in waiting:  # a classic test cell hung or ended the process: it earns nothing
+                timed_out = run.overran == harness.cell_marker(hung)
+                results[_key(waiting.pop(hung))] = classic.failed(tests[hung], timed_out, limits)
+                continue
             report.flags.append(f"cell {hung} skipped")
             report.notes.append(Msg(f"第 {hung} 个单元格超时或使进程退出，评分时已跳过",
                                     f"cell {hung} timed out or ended the process; it was skipped for grading"))
@@ -121,10 +170,16 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
     for p in remaining:
         results[p.function] = failed_problem(p, "crashed", Msg(
             "评测进程无法启动或提前退出", "the grading process could not start or exited early"))
-    report.problems = [results[p.function] for p in assignment.problems]
+    for index in waiting:
+        results[_key(tests[index])] = classic.failed(tests[index], False, limits)
+    report.problems = [results[p.function] for p in assignment.problems] + [results[_key(c)] for c in tests.values()]
     report.seconds = round(time.time() - t0, 3)
     report.phases = {k: round(v, 4) for k, v in phases.items()}
     return report
+
+
+def _key(test_cell: dict) -> str:
+    return "cell:" + test_cell["test"]["grade_id"]
 
 
 def _read_json_list(path: Path) -> list[dict]:

@@ -11,6 +11,8 @@ The visible in-notebook check imports the same functions, so there is one code p
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import json
 import os
 import sys
@@ -23,10 +25,12 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 MESSAGE_LIMIT = 300
 OUTPUT_LIMIT = 1 << 20  # bytes of student output kept; the rest is dropped and reported
+TEST_OUTPUT_LIMIT = 64 << 10  # characters of each stream a classic test cell keeps
+TRACEBACK_LINES, MAX_DISPLAYS = 40, 8
 
 # The progress protocol: empty marker files the harness leaves in JOB/progress as it goes, so
 # the sandbox can enforce deadlines and blame a hung or fatal cell or problem from outside.
-PROGRESS, RESULTS = "progress", "results"
+PROGRESS, RESULTS, WORK = "progress", "results", "work"
 OUTPUT_TRUNCATED = "output_truncated"
 CELL_PREFIX, PROBLEM_PREFIX, DONE_SUFFIX = "cell_", "problem_", ".done"
 
@@ -281,15 +285,15 @@ class CappedOutput:
     """A text stream that keeps the first ``OUTPUT_LIMIT`` bytes and drops the rest, leaving a
     marker file so the grader can report "output truncated" even if the process dies later."""
 
-    def __init__(self, stream, marker: Path):
-        self.stream, self.marker, self.written = stream, marker, 0
+    def __init__(self, stream, marker: Path | None, limit: int = OUTPUT_LIMIT):
+        self.stream, self.marker, self.limit, self.written = stream, marker, limit, 0
 
     def write(self, text) -> int:
         text = str(text)
-        room = OUTPUT_LIMIT - self.written
+        room = self.limit - self.written
         if room > 0:
             self.stream.write(text[:room])
-        if len(text) > room and not self.marker.exists():
+        if len(text) > room and self.marker is not None and not self.marker.exists():
             self.marker.write_text("")
         self.written += len(text)
         return len(text)
@@ -303,32 +307,93 @@ class CappedOutput:
 
 def make_shell():
     """The IPython shell that runs the cells: no history (no thread, no database file). The
-    warm process makes it before forking, so a child does not pay ~50 ms for it."""
-    from IPython.core.interactiveshell import InteractiveShell
+    warm process makes it before forking, so a child does not pay ~50 ms for it (and gets the
+    same instance back here). Like a kernel's, it turns a cell's last value into an
+    ``execute_result`` and an exception into an ``error`` output (kept on ``shell.outcome``)
+    instead of printing them."""
     from traitlets.config import Config
 
     config = Config()
     config.HistoryManager.enabled = False
-    return InteractiveShell.instance(config=config, colors="nocolor")
+    return _shell_class().instance(config=config, colors="nocolor")
 
 
-def run_cells(cells, skip, progress: Path):
-    """Run the notebook's non-test code cells in order, like a kernel would."""
+@functools.cache
+def _shell_class():
+    from IPython.core.displayhook import DisplayHook
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets import Type
+
+    class ResultHook(DisplayHook):
+        def write_output_prompt(self):
+            pass
+
+        def write_format_data(self, format_dict, md_dict=None):
+            self.shell.outcome["result"] = {"data": dict(format_dict), "metadata": dict(md_dict or {})}
+
+        def finish_displayhook(self):
+            self._is_active = False
+
+    class GradingShell(InteractiveShell):
+        displayhook_class = Type(ResultHook)
+        outcome: dict = {}
+
+        def _showtraceback(self, etype, evalue, stb):
+            self.outcome["error"] = {"ename": getattr(etype, "__name__", "Error"), "evalue": _short(evalue),
+                                     "traceback": [str(line) for line in stb][-TRACEBACK_LINES:]}
+    return GradingShell
+
+
+def run_cells(cells, skip, progress: Path, results: Path):
+    """Run the notebook's code cells in order, like a kernel would; for each classic test cell
+    (one marked ``test``) write its outputs, as a kernel would have sent them, to RESULTS."""
     _stub_checker()
     marker = progress / OUTPUT_TRUNCATED
-    sys.stdout, sys.stderr = CappedOutput(sys.stdout, marker), CappedOutput(sys.stderr, marker)
+    stdout, stderr = CappedOutput(sys.stdout, marker), CappedOutput(sys.stderr, marker)
+    sys.stdout, sys.stderr = stdout, stderr
     shell = make_shell()
     errors = []
     for cell in cells:
         if cell["index"] in skip:
             continue
         _touch(progress / cell_marker(cell["index"]))
-        result = shell.run_cell(cell["source"], store_history=False)
-        err = result.error_in_exec or result.error_before_exec
-        if err is not None:
-            errors.append({"cell": cell["index"], "type": type(err).__name__, "message": _short(err)})
+        shell.outcome = {}
+        if cell.get("test"):
+            outputs = run_test_cell(shell, cell["source"])
+            _atomic_write_json(results / test_result_name(cell["index"]), {"outputs": outputs})
+        else:
+            result = shell.run_cell(cell["source"], store_history=False)
+            err = result.error_in_exec or result.error_before_exec
+            if err is not None:
+                errors.append({"cell": cell["index"], "type": type(err).__name__, "message": _short(err)})
+        sys.stdout, sys.stderr = stdout, stderr  # whatever the cell did to them
         _touch(progress / cell_marker(cell["index"], done=True))
     return shell.user_ns, errors
+
+
+def test_result_name(index: int) -> str:
+    return f"{CELL_PREFIX}{index}.json"
+
+
+def run_test_cell(shell, source: str) -> list[dict]:
+    """Run one classic test cell; return its outputs in nbformat's shape: the stdout and stderr
+    streams, rich displays, then the cell's value (``execute_result``) or its ``error``."""
+    from IPython.utils.capture import capture_output
+
+    out, err = io.StringIO(), io.StringIO()
+    sys.stdout, sys.stderr = CappedOutput(out, None, TEST_OUTPUT_LIMIT), CappedOutput(err, None, TEST_OUTPUT_LIMIT)
+    with capture_output(stdout=False, stderr=False, display=True) as captured:
+        shell.run_cell(source, store_history=False)
+    outputs = [{"output_type": "stream", "name": name, "text": stream.getvalue()}
+               for name, stream in (("stdout", out), ("stderr", err)) if stream.getvalue()]
+    for display in captured.outputs[:MAX_DISPLAYS]:
+        outputs.append({"output_type": "display_data", "data": dict(display.data),
+                        "metadata": dict(display.metadata or {})})
+    if "error" in shell.outcome:
+        outputs.append({"output_type": "error", **shell.outcome["error"]})
+    elif "result" in shell.outcome:
+        outputs.append({"output_type": "execute_result", "execution_count": 1, **shell.outcome["result"]})
+    return outputs
 
 
 def run_problem(problem, namespace, arrays_in, out_dir: Path) -> None:
@@ -353,7 +418,10 @@ def main(job_dir: str) -> None:
     with CallRecorder(), OpRecorder():  # the first recorded op imports torch._dynamo (~2 s): not the student's time
         torch.zeros(1) + 1
     modules = dict(sys.modules)
-    namespace, errors = run_cells(job["cells"], set(job.get("skip_cells", [])), progress)
+    work = job_dir / WORK
+    if work.is_dir():  # the assignment's files (data the notebook reads), as a kernel would see them
+        os.chdir(work)
+    namespace, errors = run_cells(job["cells"], set(job.get("skip_cells", [])), progress, results)
     sys.modules.update(modules)  # a cell that swapped sys.modules['torch'] only hurts its own code
     _atomic_write_json(job_dir / f"cell_errors_{os.getpid()}.json", errors)
     for problem in job["problems"]:

@@ -1,7 +1,7 @@
 """Reading master notebooks: solution cells, exported cells / 读取教师版 notebook.
 
 Shared by the answer-key generator, the demo's sample submissions and the grader, which uses
-:func:`student_cells` to pick the code it runs. Imports no torch (the coordinator never does).
+:func:`grading_cells` to pick the code it runs. Imports no torch (the coordinator never does).
 """
 from __future__ import annotations
 
@@ -19,7 +19,13 @@ def nbgrader_meta(cell) -> dict:
 
 
 def is_solution(cell) -> bool:
-    return cell.cell_type == "code" and nbgrader_meta(cell).get("solution", False)
+    """A code answer cell (the key is generated from these)."""
+    return cell.cell_type == "code" and is_answer(cell)
+
+
+def is_answer(cell) -> bool:
+    """Any cell a student answers in: code, or a written (markdown) answer."""
+    return bool(nbgrader_meta(cell).get("solution", False))
 
 
 def is_test_cell(cell) -> bool:
@@ -27,10 +33,27 @@ def is_test_cell(cell) -> bool:
     return cell.get("cell_type") == "code" and meta.get("grade", False) and not meta.get("solution", False)
 
 
-def student_cells(nb) -> list[dict]:
-    """The code a kernel would run: every code cell except the graded test cells."""
-    return [{"index": i, "source": c.source} for i, c in enumerate(nb.cells)
-            if c.cell_type == "code" and not is_test_cell(c)]
+def grading_cells(nb) -> list[dict]:
+    """The code a kernel would run, in order. Each graded test cell carries its ``grade_id`` and
+    points: the judge grades a test cell its spec owns from outside the student's process (and
+    does not run it), and runs every other one as a classic nbgrader test, capturing its outputs."""
+    out = []
+    for i, c in enumerate(nb.cells):
+        if c.cell_type != "code":
+            continue
+        cell = {"index": i, "source": c.source}
+        if is_test_cell(c):
+            meta = nbgrader_meta(c)
+            cell["test"] = {"grade_id": str(meta.get("grade_id", "")), "points": _points(meta)}
+        out.append(cell)
+    return out
+
+
+def _points(meta: dict) -> float:
+    try:
+        return float(meta.get("points") or 0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def cells_digest(cells: list[dict]) -> str:
@@ -52,4 +75,5 @@ def masters(source_dir: Path) -> list[Path]:
 
 
 def solutions_by_grade_id(nb) -> dict[str, str]:
-    return {nbgrader_meta(c)["grade_id"]: strip_markers(c.source) for c in nb.cells if is_solution(c)}
+    """Every answer cell's model answer, code and written, by grade_id."""
+    return {nbgrader_meta(c)["grade_id"]: strip_markers(c.source) for c in nb.cells if is_answer(c)}

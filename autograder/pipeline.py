@@ -208,13 +208,20 @@ class Course:
         return None
 
     def _record_failure(self, assignment: str, student: str, reason: Msg) -> None:
-        """Zero every grade of this submission in one transaction, so no old score looks current."""
+        """Zero every autograded grade of this submission in one transaction, so no old score
+        looks current. Manually graded answers and tasks stay for the formgrader (pending, and a
+        score the instructor already gave is kept): the code never ran, the answer is still there."""
         with self.here(), self.gradebook() as gb:
             submission = gb.update_or_create_submission(assignment, student)
             for nb in submission.notebooks:
+                manual = {c.name for c in nb.notebook.solution_cells}
                 for grade in nb.grades:
-                    grade.auto_score = 0.0
-                    grade.needs_manual_grade = False
+                    if is_autograded(grade, manual):
+                        grade.auto_score = 0.0
+                        grade.needs_manual_grade = False
+                    elif grade.manual_score is None:
+                        grade.auto_score = None
+                        grade.needs_manual_grade = True
             gb.db.commit()
         store = self.reports()
         for name in self.notebook_names(assignment):
@@ -273,6 +280,12 @@ class Course:
         for r in self.scores(assignment):
             table.add_row(r["student"], f"{r['score']:.2f}", f"{r['max_score']:g}", r["status"])
         return table
+
+
+def is_autograded(grade, solution_names: set[str]) -> bool:
+    """A grade nbgrader scores from outputs: a code grade cell that is not also an answer cell."""
+    cell = grade.cell
+    return cell.type == "GradeCell" and cell.cell_type == "code" and cell.name not in solution_names
 
 
 def plot_scores(rows: list[dict], path: Path, assignment: str) -> Path:

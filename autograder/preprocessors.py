@@ -16,11 +16,12 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from nbgrader.utils import determine_grade
 from traitlets import Enum, Float, Integer, List, Unicode
 
 from autograder.engine import LocalEngine
-from autograder.notebooks import cells_digest, is_test_cell, student_cells
-from autograder.results import Msg, ReportStore, format_result
+from autograder.notebooks import cells_digest, is_test_cell, grading_cells
+from autograder.results import RAN_INSIDE, Msg, ReportStore, format_result
 from autograder.sandbox import PATHS, Limits
 
 _CLEAR_HIDDEN = ClearHiddenTests()
@@ -53,7 +54,7 @@ class RepairSubmission(NbGraderPreprocessor):
             gid = meta.get("grade_id") if isinstance(meta, dict) else None
             if gid in by_id and gid not in seen:
                 seen.add(gid)
-                if cell.metadata.nbgrader != by_id[gid].metadata.nbgrader or cell.cell_type != by_id[gid].cell_type:
+                if _role(cell) != _role(by_id[gid]):
                     notes.append((f"单元格 {gid} 的 nbgrader 信息被改动，已按发布版恢复",
                                   f"the nbgrader metadata of cell {gid} had been edited; restored from the release"))
                 _become(cell, by_id[gid])
@@ -74,6 +75,26 @@ class RepairSubmission(NbGraderPreprocessor):
             nb.metadata.setdefault("autograder", {})["repairs"] = [{"zh": zh, "en": en} for zh, en in notes]
             self.log.warning("%s/%s: repaired %d cell(s)", info["student"], info["notebook"], len(notes))
         return nb, resources
+
+
+def _without_source(output: dict) -> dict:
+    """An error output with its traceback cut to the last line: the traceback of a hidden test
+    would quote the hidden test's source."""
+    if output.get("output_type") != "error":
+        return output
+    return {**output, "traceback": [f"{output['ename']}: {output['evalue']}"]}
+
+
+def _role(cell) -> tuple:
+    """What nbgrader grades a cell by; the checksum and schema version may differ harmlessly (a
+    notebook made by an older nbgrader release)."""
+    meta = cell.metadata.get("nbgrader", {})
+    points = meta.get("points")
+    try:
+        points = float(points) if points is not None else None
+    except (TypeError, ValueError):
+        pass
+    return (cell.cell_type, points, *(bool(meta.get(k, False)) for k in ("grade", "solution", "locked", "task")))
 
 
 def _grade_id(cell) -> str | None:
@@ -127,10 +148,10 @@ class TrustedExecute(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict):
         info = resources["nbgrader"]
-        cells = student_cells(nb)
+        cells = grading_cells(nb)
         report = resources.get("autograder_report")
         if report is None or report.cells_digest != cells_digest(cells):
-            report = self._grade_here(info["assignment"], cells)
+            report = self._grade_here(info["assignment"], cells, resources.get("metadata", {}).get("path"))
         repairs = nb.metadata.get("autograder", {}).pop("repairs", [])
         if repairs:
             report.flags.append("cells repaired")
@@ -143,12 +164,16 @@ class TrustedExecute(NbGraderPreprocessor):
             if is_test_cell(cell):
                 result = by_grade_id.get(cell.metadata.nbgrader.get("grade_id"))
                 self._write_outcome(cell, result)
+                if result is not None and result.kind == "classic":  # nbgrader's own rule scores it
+                    result.score = float(determine_grade(cell, self.log)[0] or 0.0)
+                    if result.status == "ok" and result.score < result.points:
+                        result.status = "wrong"
         ReportStore(Path(self.report_dir)).write(info["student"], info["notebook"], report)
         self.log.info("%s/%s: %s of %s points in %.1f s (sandbox: %s)", info["student"], info["notebook"],
                       report.score, report.max_score, report.seconds, report.sandbox_path)
         return nb, resources
 
-    def _grade_here(self, assignment: str, cells: list[dict]):
+    def _grade_here(self, assignment: str, cells: list[dict], files: str | None):
         global _ENGINE
         if self.work_dir:
             Path(self.work_dir).mkdir(parents=True, exist_ok=True)
@@ -156,16 +181,21 @@ class TrustedExecute(NbGraderPreprocessor):
             _ENGINE = LocalEngine(1, self.sandbox)
             atexit.register(_ENGINE.close)
             self.log.warning("sandbox: %s", "; ".join(_ENGINE.info()["mechanisms"]))
-        return _ENGINE.grade_cells(assignment, cells, self.limits(), self.grading_devices(), self.work_dir or None)
+        return _ENGINE.grade_cells(assignment, cells, self.limits(), self.grading_devices(), self.work_dir or None,
+                                   files)
 
     @staticmethod
     def _write_outcome(cell, result) -> None:
-        _CLEAR_HIDDEN._remove_hidden_test_region(cell)  # hidden tests stay private in feedback
+        had_hidden = _CLEAR_HIDDEN._remove_hidden_test_region(cell)  # hidden tests stay private in feedback
         if result is None:
             text = "这个测试单元格不属于本作业的任何题目 / this test cell matches no problem of the assignment\n"
             cell.outputs = [new_output("error", ename="UnknownTest", evalue=text.strip(), traceback=[text])]
             return
+        cell.execution_count = 1
+        if result.kind == "classic":
+            note = new_output("stream", name="stdout", text=f"{RAN_INSIDE.zh} / {RAN_INSIDE.en}\n")
+            cell.outputs = [note] + [new_output(**_without_source(o) if had_hidden else o) for o in result.outputs]
+            return
         text = format_result(result) + "\n"
         cell.outputs = [new_output("stream", name="stdout", text=text),
                         new_output("execute_result", data={"text/plain": repr(result.score)}, execution_count=1)]
-        cell.execution_count = 1

@@ -48,6 +48,8 @@ class ProblemResult:
     grade_id: str = ""   # the nbgrader test cell it scores
     title_zh: str = ""
     title_en: str = ""
+    kind: str = "spec"   # "spec": judged outside the student's process; "classic": an nbgrader test cell run in it
+    outputs: list[dict] = field(default_factory=list)  # classic: the cell's outputs, in nbformat's shape
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -60,6 +62,11 @@ def failed_problem(problem, status: str, note: Msg) -> ProblemResult:
                          problem.title_zh, problem.title_en)
 
 
+JUDGED_OUTSIDE = Msg("由评分程序在你的代码所在进程之外判定", "judged by the grader outside your code's process")
+RAN_INSIDE = Msg("经典测试：与你的代码在同一进程中运行（在沙箱里）",
+                 "classic test: ran in the same process as your code (inside the sandbox)")
+
+
 def format_result(result: ProblemResult) -> str:
     """What a student reads about one problem: each case, what was wrong, the score."""
     lines = [f"{result.function} — {result.title_zh} / {result.title_en}"]
@@ -70,6 +77,7 @@ def format_result(result: ProblemResult) -> str:
     if result.note:
         lines.append(f"  ✘ {result.note.zh}\n    {result.note.en}")
     lines.append(f"  得分 / score: {result.score:g} / {result.points:g}")
+    lines.append(f"  （{JUDGED_OUTSIDE.zh} / {JUDGED_OUTSIDE.en}）")
     return "\n".join(lines)
 
 
@@ -121,7 +129,8 @@ class NotebookReport:
         problems = [ProblemResult(p["function"], p["points"], p["score"], p["status"],
                                   [CaseResult(c["name"], c["device"], c["passed"], msg(c.get("message")))
                                    for c in p.get("cases", [])], msg(p.get("note")), p.get("grade_id", ""),
-                                  p.get("title_zh", ""), p.get("title_en", ""))
+                                  p.get("title_zh", ""), p.get("title_en", ""), p.get("kind", "spec"),
+                                  list(p.get("outputs", [])))
                     for p in data.get("problems", [])]
         fields = {k: data[k] for k in ("sandbox", "sandbox_path", "devices", "cell_errors", "flags",
                                        "cells_digest", "seconds", "phases") if k in data}
@@ -150,7 +159,7 @@ def _problem_dict(p: ProblemResult) -> dict:
     return {"function": p.function, "points": p.points, "score": p.score, "status": p.status,
             "cases": [{"name": c.name, "device": c.device, "passed": c.passed, "message": msg(c.message)}
                       for c in p.cases], "note": msg(p.note), "grade_id": p.grade_id,
-            "title_zh": p.title_zh, "title_en": p.title_en}
+            "title_zh": p.title_zh, "title_en": p.title_en, "kind": p.kind, "outputs": p.outputs}
 
 
 def _msg(data) -> Msg | None:

@@ -43,7 +43,7 @@ def main(conn, info: dict, prewarm: str, started: float, channel) -> None:
             missing = [d for d in devices if d not in specs.devices()]
             if missing:
                 raise sandbox.SandboxUnavailable(f"this worker has no {', '.join(missing)} device / 本机没有该设备")
-            plans[key] = grade.AssignmentPlan(specs.load(assignment), list(devices))
+            plans[key] = grade.AssignmentPlan(specs.load(assignment, missing_ok=True), list(devices))
         return plans[key]
     if prewarm:
         assignment, _, devices = prewarm.partition(":")
@@ -57,7 +57,7 @@ def main(conn, info: dict, prewarm: str, started: float, channel) -> None:
         try:
             plan = plan_for(req["assignment"], req["devices"])
             report = grade.grade_cells(req["cells"], plan, box, sandbox.Limits(**req["limits"]),
-                                       req.get("work_dir") or None)
+                                       req.get("work_dir") or None, req.get("files") or None)
             send({"id": req["id"], "report": report.to_dict()})
         except Exception as exc:  # noqa: BLE001 - the coordinator records it for this submission
             send({"id": req["id"], "error": f"{type(exc).__name__}: {exc}",

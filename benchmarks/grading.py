@@ -38,17 +38,8 @@ import nbformat  # noqa: E402
 
 from autograder import demo, notebooks, samples  # noqa: E402
 from autograder.pipeline import Course  # noqa: E402
-from tests.conftest import descendants  # noqa: E402
+from tests.conftest import STOCK_CONFIG, descendants  # noqa: E402
 
-STOCK_CONFIG = '''
-import os
-HERE = os.path.dirname(os.path.abspath(__file__))
-c = get_config()  # noqa: F821
-c.CourseDirectory.course_id = "benchmark"
-c.CourseDirectory.root = HERE
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.md"]
-'''
 # Hostile submissions cheap enough for stock nbgrader to survive (no endless loops: a timeout
 # costs both graders the same wall-clock seconds and says nothing about throughput).
 HOSTILE = {

@@ -8,6 +8,18 @@ LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 MASTERS = sorted((ROOT / "course" / "source").glob("*/*.ipynb"))
 
 
+# A course as stock nbgrader runs it: its own preprocessors, a kernel per notebook (for comparisons).
+STOCK_CONFIG = '''
+import os
+HERE = os.path.dirname(os.path.abspath(__file__))
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "stock"
+c.CourseDirectory.root = HERE
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.md"]
+'''
+
+
 def descendants(pid: int) -> set[int]:
     """Every process below ``pid`` right now (read from /proc), ``pid`` not included."""
     parents = {}

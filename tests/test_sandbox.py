@@ -11,7 +11,7 @@ import pytest
 from autograder import sandbox, specs
 from autograder.demo import fill, key_answers
 from autograder.engine import LocalEngine
-from autograder.notebooks import student_cells
+from autograder.notebooks import grading_cells
 from conftest import ROOT
 
 MASTER = ROOT / "course" / "source" / "a01_tensors" / "a01_tensors.ipynb"
@@ -33,7 +33,7 @@ def engine(request):
 @pytest.fixture
 def grade_notebook(engine):
     def grade(nb, assignment, limits):
-        report = engine.grade_cells(assignment.name, student_cells(nb), limits)
+        report = engine.grade_cells(assignment.name, grading_cells(nb), limits)
         assert report.sandbox_path == engine.path
         return report
     return grade

@@ -15,7 +15,7 @@ import pytest
 
 from autograder import engine, sandbox, specs, zygote
 from autograder.demo import fill, key_answers
-from autograder.notebooks import student_cells
+from autograder.notebooks import grading_cells
 from conftest import MASTERS, ROOT, alive, descendants
 
 A = "a01_tensors"
@@ -51,7 +51,7 @@ def submission(extra_cells=(), **answers):
                                                           **{f"sol_{k}": v for k, v in answers.items()}})
     for i, source in enumerate(extra_cells):
         nb.cells.insert(3 + i, nbformat.v4.new_code_cell(source))
-    return student_cells(nb)
+    return grading_cells(nb)
 
 
 @ROOT_ONLY
@@ -195,7 +195,7 @@ def test_a_warm_child_imports_nothing_from_disk(assignment, tmp_path):
     master = ROOT / "course" / "source" / assignment / f"{assignment}.ipynb"
     nb = fill(nbformat.read(str(master), as_version=4), key_answers(master))
     plan = grade.AssignmentPlan(specs.load(assignment), ["cpu"])
-    plan.write_job(tmp_path, student_cells(nb), set(), list(plan.assignment.problems))
+    plan.write_job(tmp_path, grading_cells(nb), set(), list(plan.assignment.problems))
     out = subprocess.run([sys.executable, "-c", WARM_CHECK, str(tmp_path)], capture_output=True, text=True,
                          timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
     new = json.loads(out.stdout.strip().splitlines()[-1])
