@@ -16,6 +16,14 @@ from autograder.sandbox import SandboxUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ASSIGNMENT = "a01_tensors"
+# the demo's: spec problems judged outside the student's process, a classic assert-based problem
+# run inside it, and a written answer left for the formgrader
+DEMO_ASSIGNMENT = "a02_tensor_operations"
+
+
+def shown(path: Path) -> Path:
+    """A path as the user reads it: relative to the repository when it is inside it."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 def run_demo(out: Path, assignment: str) -> int:
@@ -31,7 +39,7 @@ def run_demo(out: Path, assignment: str) -> int:
     shutil.copytree(ROOT / "course" / "source", course_root / "source")
     course = Course(course_root)
     console.rule("1. release / 发布作业")
-    console.print(f"release -> {course.release(assignment).relative_to(ROOT)}")
+    console.print(f"release -> {shown(course.release(assignment))}")
     console.rule("2. sample submissions / 示例提交")
     for student, what in demo.make_submissions(course_root, assignment).items():
         console.print(f"  {student}: {what}")
@@ -44,10 +52,10 @@ def run_demo(out: Path, assignment: str) -> int:
     course.feedback(assignment, outcomes)
     pages = sorted((course_root / "feedback").rglob("*.html"))
     for p in pages:
-        console.print(f"  {p.relative_to(ROOT)}")
+        console.print(f"  {shown(p)}")
     console.rule("5. export / 导出成绩")
     csv_path, png_path = course.export(assignment, out)
-    console.print(f"  {csv_path.relative_to(ROOT)}\n  {png_path.relative_to(ROOT)}")
+    console.print(f"  {shown(csv_path)}\n  {shown(png_path)}")
     console.print(course.summary(assignment))
     console.print(f"demo finished in {time.time() - t0:.1f} s / 演示完成")
     return 0
@@ -82,7 +90,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     parser.add_argument("step", choices=["release", "grade", "feedback", "export", "demo",
                                          "release-exchange", "collect", "return-feedback"])
-    parser.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    parser.add_argument("--assignment", default=None,
+                        help=f"default: {DEFAULT_ASSIGNMENT} ({DEMO_ASSIGNMENT} for the demo)")
     parser.add_argument("--course", type=Path, default=ROOT / "course", help="course root (nbgrader_config.py)")
     parser.add_argument("--out", type=Path, default=ROOT / "out", help="where demo/export write results")
     parser.add_argument("--workers", type=int, default=None,
@@ -90,6 +99,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sandbox", choices=["auto", "fork", "bwrap"], default=None,
                         help="grade: how student code starts (default: c.TrustedExecute.sandbox, 'auto')")
     args = parser.parse_args(argv)
+    args.assignment = args.assignment or (DEMO_ASSIGNMENT if args.step == "demo" else DEFAULT_ASSIGNMENT)
     if args.step == "demo":
         return run_demo(args.out / "demo", args.assignment)
     template = None

@@ -250,10 +250,12 @@ class Course:
                 except MissingEntry:
                     continue
                 row = {"student": student, "assignment": assignment, "score": round(sub.score, 4),
-                       "max_score": sub.max_score}
+                       "max_score": sub.max_score, "manual_pending": 0.0}
                 for nb in sub.notebooks:
                     for g in sorted(nb.grades, key=lambda g: g.name):
                         row[g.name] = g.score
+                        if g.needs_manual_grade:  # left for the formgrader: written answers, tasks
+                            row["manual_pending"] += g.max_score
                 row["status"] = self.status(assignment, student)
                 rows.append(row)
         return rows
@@ -275,10 +277,11 @@ class Course:
 
     def summary(self, assignment: str) -> Table:
         table = Table(title=f"{assignment}: 成绩汇总 / grade summary")
-        for col in ("student / 学生", "score / 得分", "max / 满分", "status / 状态"):
+        for col in ("student / 学生", "score / 得分", "max / 满分", "to grade by hand / 待批改", "status / 状态"):
             table.add_column(col)
         for r in self.scores(assignment):
-            table.add_row(r["student"], f"{r['score']:.2f}", f"{r['max_score']:g}", r["status"])
+            pending = f"{r['manual_pending']:g}" if r["manual_pending"] else "-"
+            table.add_row(r["student"], f"{r['score']:.2f}", f"{r['max_score']:g}", pending, r["status"])
         return table
 
 

@@ -81,3 +81,12 @@ def one_hot_encode(labels, num_classes=-1):
 def add_array(x, array):
     """x + array, with the array moved to x's device and dtype first."""
     return x + torch.as_tensor(array, dtype=x.dtype, device=x.device)
+
+
+def contiguous_strides(shape):
+    """The strides (in elements) of torch.empty(shape), as a tuple of ints, computed from the shape alone."""
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)  # a dimension of size 0 still advances the stride as if it had one element
+    return tuple(reversed(strides))

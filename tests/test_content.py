@@ -18,12 +18,17 @@ def tags(cell):
     return [t for t in cell.get("metadata", {}).get("tags", []) if t in ("zh", "en")]
 
 
+def is_written_answer(cell) -> bool:
+    """A student's written (markdown) answer cell: in whichever language the student writes."""
+    return cell["cell_type"] == "markdown" and cell.get("metadata", {}).get("nbgrader", {}).get("solution", False)
+
+
 @pytest.mark.parametrize("path", ALL, ids=lambda p: p.name)
 def test_every_prose_cell_has_its_twin(path):
     """Is every markdown cell tagged zh or en, each zh directly followed by its en twin?"""
     cells = load_json(path)["cells"]
     for i, cell in enumerate(cells):
-        if cell["cell_type"] != "markdown":
+        if cell["cell_type"] != "markdown" or is_written_answer(cell):
             continue
         assert len(tags(cell)) == 1, f"markdown cell {i} needs exactly one of the tags zh/en"
         if tags(cell) == ["zh"]:
@@ -89,15 +94,20 @@ def test_grade_ids_are_unique_across_the_course():
 
 @pytest.mark.parametrize("path", MASTERS, ids=lambda p: p.name)
 def test_test_cells_match_the_specs(path):
-    """Does each graded test cell belong to a spec problem, with the spec's points, and vice versa?"""
+    """Does each graded test cell belong to a spec problem, with the spec's points, and vice versa?
+    A test cell no spec owns must be a classic nbgrader test (plain asserts, no visible check),
+    and every answer cell a spec problem's, a classic test's function or a written answer."""
     assignment = specs.load(path.parent.name)
     cells = load_json(path)["cells"]
-    graded = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
-              for c in cells if is_test_cell(c)}
-    assert graded == {p.grade_id: p.points for p in assignment.problems}
-    solutions = {c["metadata"]["nbgrader"]["grade_id"] for c in cells
-                 if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
-    assert solutions == {f"sol_{p.function}" for p in assignment.problems}
+    tests = {c["metadata"]["nbgrader"]["grade_id"]: c for c in cells if is_test_cell(c)}
+    spec = {p.grade_id: p.points for p in assignment.problems}
+    assert {g: tests[g]["metadata"]["nbgrader"]["points"] for g in tests if g in spec} == spec
+    classic = {g: "".join(c["source"]) for g, c in tests.items() if g not in spec}
+    for gid, source in classic.items():
+        assert "assert " in source and "check(" not in source, f"{gid} is neither a spec problem nor a classic test"
+    answers = {c["metadata"]["nbgrader"]["grade_id"] for c in cells
+               if c.get("metadata", {}).get("nbgrader", {}).get("solution") and c["cell_type"] == "code"}
+    assert answers == {f"sol_{p.function}" for p in assignment.problems} | {"sol_" + g.removeprefix("test_") for g in classic}
 
 
 def test_terminology_table_exists_and_is_bilingual():
