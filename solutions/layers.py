@@ -26,20 +26,24 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     training=True: batch statistics, and running_mean / running_var (when given) are updated in place.
     training=False: the running statistics are used.
     """
+    if input.ndim < 2 and input.numel() == 0:  # (0,): no channel dim and nothing to normalise: torch returns it empty
+        return input * 1
     if input.ndim < 2:
         raise ValueError(f"batch_norm expects an input with a channel dimension (N, C, ...), got {tuple(input.shape)}")
     dims = [0] + list(range(2, input.ndim))      # every dimension except the channel
     shape = [1, -1] + [1] * (input.ndim - 2)     # a per-channel vector, broadcast against input
     if training:
-        n = input.numel() // input.shape[1]      # values per channel
-        if n <= 1:
+        n = input.numel() // input.shape[1] if input.shape[1] else 0   # values per channel
+        if n == 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {tuple(input.shape)}")
         mean = input.mean(dim=dims, keepdim=True)
         var = ((input - mean) ** 2).mean(dim=dims, keepdim=True)   # biased: divide by n
         with torch.no_grad():                    # the update is not part of the graph
-            if running_mean is not None:
+            if n == 0:                           # an empty batch teaches nothing: the running stats stay
+                pass
+            elif running_mean is not None:
                 running_mean.mul_(1 - momentum).add_(momentum * mean.reshape(-1))
-            if running_var is not None:          # unbiased: n / (n - 1)
+            if running_var is not None and n:    # unbiased: n / (n - 1)
                 running_var.mul_(1 - momentum).add_(momentum * var.reshape(-1) * (n / (n - 1)))
     else:
         if running_mean is None or running_var is None:
@@ -112,3 +116,23 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-08):
         return n + (n.clamp_min(eps) - n).detach()
 
     return ((x1 / clamped_norm(x1)) * (x2 / clamped_norm(x2))).sum(dim=dim)
+
+
+def batch_norm_backward(grad_output, input, weight=None, eps=1e-05):
+    """Gradients of training-mode batch_norm w.r.t. input, weight and bias, by hand (no autograd)."""
+    dims = [0] + list(range(2, input.ndim))      # every dimension except the channel
+    shape = [1, -1] + [1] * (input.ndim - 2)
+    C = input.shape[1]
+    n = input.numel() // C if C else 0           # values per channel
+    gamma = torch.ones(C, dtype=input.dtype, device=input.device) if weight is None else weight
+    grad_bias = grad_output.sum(dim=dims)
+    if n == 0:                                   # an empty batch: nothing flows back
+        return torch.zeros_like(input), torch.zeros_like(gamma), grad_bias
+    mean = input.mean(dim=dims, keepdim=True)
+    inv_std = 1 / torch.sqrt(((input - mean) ** 2).mean(dim=dims, keepdim=True) + eps)
+    x_hat = (input - mean) * inv_std
+    grad_weight = (grad_output * x_hat).sum(dim=dims)
+    g_mean = grad_output.mean(dim=dims, keepdim=True)
+    gx_mean = (grad_output * x_hat).mean(dim=dims, keepdim=True)
+    grad_input = gamma.reshape(shape) * inv_std * (grad_output - g_mean - x_hat * gx_mean)
+    return grad_input, grad_weight, grad_bias

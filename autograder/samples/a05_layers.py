@@ -42,6 +42,9 @@ WRONG = {
          "    if bias is not None:\n        out = out + bias.reshape(shape)\n    return out\n", "wrong"),
         (_BN + "    return torch.batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, False)\n",
          "forbidden"),
+        ("_key_batch_norm = batch_norm\n\n\n" + _BN + "    if input.numel() == 0:\n"
+         "        raise ValueError('empty batch')  # torch returns an empty result here\n"
+         "    return _key_batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)\n", "wrong"),
     ],
     "layer_norm": [
         (_LN + "    k = 1 if isinstance(normalized_shape, int) else len(normalized_shape)\n    dims = tuple(range(-k, 0))\n"
@@ -84,5 +87,20 @@ WRONG = {
          "    n2 = torch.sqrt((x2 * x2).sum(dim=dim)).clamp_min(eps)\n"
          "    return (x1 * x2).sum(dim=dim) / (n1 * n2)\n", "wrong"),
         (_COS + "    return torch.nn.CosineSimilarity(dim=dim, eps=eps)(x1, x2)  # torch's own module\n", "forbidden"),
+    ],
+    "batch_norm_backward": [
+        ("def batch_norm_backward(grad_output, input, weight=None, eps=1e-05):\n"
+         "    dims = [0] + list(range(2, input.ndim))\n    shape = [1, -1] + [1] * (input.ndim - 2)\n"
+         "    gamma = torch.ones(input.shape[1], dtype=input.dtype) if weight is None else weight\n"
+         "    mean = input.mean(dim=dims, keepdim=True)\n    inv_std = 1 / torch.sqrt(((input - mean) ** 2).mean(dim=dims, keepdim=True) + eps)\n"
+         "    x_hat = (input - mean) * inv_std\n"
+         "    grad_input = gamma.reshape(shape) * inv_std * grad_output  # mean and variance treated as constants\n"
+         "    return grad_input, (grad_output * x_hat).sum(dim=dims), grad_output.sum(dim=dims)\n", "wrong"),
+        ("def batch_norm_backward(grad_output, input, weight=None, eps=1e-05):\n"
+         "    C = input.shape[1]\n    x = input.detach().requires_grad_()\n"
+         "    w = (torch.ones(C, dtype=input.dtype) if weight is None else weight.detach()).requires_grad_()\n"
+         "    b = torch.zeros(C, dtype=input.dtype).requires_grad_()\n"
+         "    y = batch_norm(x, None, None, w, b, training=True, eps=eps)  # the forward, then autograd\n"
+         "    return torch.autograd.grad(y, (x, w, b), grad_output)\n", "forbidden"),
     ],
 }

@@ -95,6 +95,10 @@ def _batch_norm_cases():
         Case("float32 (2, 3, 4, 5), training", _bn((2, 3, 4, 5), S), train),
         Case("float32 (2, 3, 4, 5), evaluation", _bn((2, 3, 4, 5), S), ev),
         Case("float64 (4, 3) non-contiguous input, training", _bn((4, 3), transpose=True), train),
+        Case("float64 (0, 3) empty batch, training: running stats unchanged", _bn((0, 3)), train, watch=(1, 2)),
+        Case("float32 (0, 3, 4) empty batch, evaluation", _bn((0, 3, 4), S), ev),
+        Case("float64 (2, 0, 4) no channels, training, no affine", _bn((2, 0, 4), affine=False), train),
+        Case("float64 (0,) empty, no channel dim, training", (_x(0), _x(0), _pos(0)), train, watch=(1, 2)),
     )
 
 
@@ -205,6 +209,47 @@ def _cosine_cases():
     )
 
 
+def _bn_backward_reference(grad_output, input, weight=None, eps=1e-05):
+    """torch's gradients of training-mode batch_norm w.r.t. (input, weight, bias), bias zero (it does not matter)."""
+    C = input.shape[1]
+    x = input.detach().requires_grad_()
+    w = (torch.ones(C, dtype=input.dtype, device=input.device) if weight is None else weight.detach()).requires_grad_()
+    b = torch.zeros(C, dtype=input.dtype, device=input.device, requires_grad=True)
+    with torch.enable_grad():
+        y = F.batch_norm(x, None, None, w, b, training=True, eps=eps)
+    return torch.autograd.grad(y, (x, w, b), grad_output)
+
+
+# a hand-written backward must not ask autograd for the answer, nor reach torch's backward kernels
+AUTOGRAD = ("grad", "backward", "requires_grad_", "vjp", "jacrev", "jacfwd", "native_batch_norm_backward",
+            "batch_norm_backward_reduce", "batch_norm_backward_elemt", "cudnn_batch_norm_backward",
+            "miopen_batch_norm_backward", "_native_batch_norm_legit_backward")
+
+
+def _bn_backward_cases():
+    def case(name, shape, dtype=D, weight=True, transpose=False, **kw):
+        g = _x(*shape, dtype=dtype, transpose=transpose)
+        x = _x(*shape, dtype=dtype, scale=2.0, shift=1.0, transpose=transpose)
+        args = (g, x, _x(shape[1], dtype=dtype)) if weight else (g, x)
+        return Case(name, args, kw)
+
+    const = np.array([[2.0, -1.0, 0.5], [2.0, 1.0, 0.5], [2.0, 3.0, 0.5], [2.0, 0.0, 0.5]])
+    return (
+        Case("float32 (4, 3)", (_x(4, 3, dtype=S), _x(4, 3, dtype=S, scale=2.0), _x(3, dtype=S)), visible=True),
+        Case("float64 (4, 3, 5)", (_x(4, 3, 5), _x(4, 3, 5, scale=2.0, shift=1.0), _x(3)), visible=True),
+        case("float64 (6, 3)", (6, 3)),
+        case("float64 (2, 3, 4, 5)", (2, 3, 4, 5)),
+        case("float64 (2, 2, 3, 4, 3)", (2, 2, 3, 4, 3)),
+        case("float64 (5, 3, 2), weight=None", (5, 3, 2), weight=False),
+        case("float64 (4, 3, 5), eps=1e-3", (4, 3, 5), eps=1e-3),
+        case("float64 (1, 3, 4), batch of one", (1, 3, 4)),
+        case("float32 (2, 3, 4, 5)", (2, 3, 4, 5), dtype=S),
+        case("float64 (4, 3) non-contiguous", (4, 3), transpose=True),
+        Case("float64 a constant channel (variance 0: sigma = sqrt(eps))", (_x(4, 3), Tensor(const, D), _x(3))),
+        case("float64 (0, 3) empty batch", (0, 3)),
+    )
+
+
 def _problem(function, title_zh, title_en, points, cases, forbidden=None, reference=None):
     return Problem(function=function, title_zh=title_zh, title_en=title_en, points=points,
                    reference=reference or getattr(F, function), cases=cases,
@@ -220,6 +265,9 @@ PROBLEMS = (
             cases=_dropout_cases(), forbidden=DROPOUT_KERNELS, validate=_dropout_property),
     _problem("pairwise_distance", "成对距离", "Pairwise distance", 3, _pairwise_cases()),
     _problem("cosine_similarity", "余弦相似度", "Cosine similarity", 3, _cosine_cases()),
+    _problem("batch_norm_backward", "批量规范化的反向传播（手写）", "Batch normalization backward, by hand", 3,
+             _bn_backward_cases(), (*NORM_KERNELS, *AUTOGRAD, *with_inplace("batch_norm_backward")),
+             reference=_bn_backward_reference),
 )
 
 ASSIGNMENT = Assignment("a05_layers", PROBLEMS)
