@@ -279,6 +279,56 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
     return loss.sum() if reduction == "sum" else loss.mean()
 
 
+def cross_entropy_backward(grad_output, input, target, weight=None, ignore_index=-100, reduction="mean",
+                           label_smoothing=0.0):
+    """d cross_entropy / d input, times the upstream gradient, by hand (no autograd)."""
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    cdim = 0 if input.dim() == 1 else 1
+    C = input.shape[cdim]
+    shape_c = (C,) + (1,) * (input.dim() - cdim - 1)               # broadcasts along the class dim
+    w = torch.ones(shape_c, dtype=input.dtype, device=input.device) if weight is None else weight.reshape(shape_c)
+    shifted = input - input.amax(dim=cdim, keepdim=True) if input.numel() else input
+    e = torch.exp(shifted)
+    p = e / e.sum(dim=cdim, keepdim=True)                           # softmax over the class dim
+    eps = label_smoothing
+    if target.is_floating_point():                                  # probability targets
+        t = target * (1 - eps) + eps / C if eps else target
+        wt = w * t
+        per = p * wt.sum(dim=cdim, keepdim=True) - wt               # d loss_i / d x
+        denom = None if reduction != "mean" else per.numel() // C if C else 0
+    else:
+        keep = (target != ignore_index).unsqueeze(cdim)
+        y0 = torch.where(keep, target.unsqueeze(cdim), torch.zeros_like(target.unsqueeze(cdim)))
+        classes = torch.arange(C, device=input.device).reshape(shape_c)
+        onehot = (classes == y0).to(input.dtype)
+        w_y = (w * onehot).sum(dim=cdim, keepdim=True) * keep       # m_i w_{y_i}
+        per = (1 - eps) * w_y * (p - onehot)
+        if eps:
+            per = per + eps / C * (p * w.sum() - w) * keep
+        denom = w_y.sum() if reduction == "mean" else None
+        if denom is not None:                                       # every target ignored: torch's gradient is 0, not nan
+            denom = torch.where(denom == 0, torch.ones_like(denom), denom)
+    g = grad_output.unsqueeze(cdim) if reduction == "none" else grad_output
+    return per * g / denom if reduction == "mean" else per * g
+
+
+def binary_cross_entropy_with_logits_backward(grad_output, input, target, weight=None, reduction="mean",
+                                              pos_weight=None):
+    """d binary_cross_entropy_with_logits / d input, times the upstream gradient, by hand (no autograd)."""
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    e = torch.exp(torch.where(input >= 0, -input, input))          # exp(-|x|) <= 1
+    sig = torch.where(input >= 0, 1 / (1 + e), e / (1 + e))         # sigmoid(x), stable
+    pw = 1 if pos_weight is None else pos_weight
+    grad = (1 + (pw - 1) * target) * sig - pw * target              # c sigmoid(x) - pos_weight y
+    if weight is not None:
+        grad = grad * weight
+    if reduction == "mean":
+        grad = grad / input.numel() if input.numel() else grad
+    return grad * grad_output
+
+
 def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     """x where y = 1, max(0, margin - x) where y = -1 / 合页嵌入损失."""
     zeros = torch.zeros_like(input)
@@ -362,7 +412,7 @@ def multilabel_margin_loss(input, target, reduction="mean"):
 
 
 def cosine_embedding_loss(input1, input2, target, margin=0, reduction="mean"):
-    """1 - cos where y = 1, max(0, cos - margin) where y = -1 / 余弦嵌入损失."""
+    """1 - cos where y = 1, max(0, cos - margin) where y = -1 (given: the form of lesson 08e) / 余弦嵌入损失（已给出）."""
     if target.dim() > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     if input1.dim() != target.dim() + 1 or input2.dim() != target.dim() + 1:
@@ -381,6 +431,27 @@ def cosine_embedding_loss(input1, input2, target, margin=0, reduction="mean"):
     if reduction == "sum":
         return loss.sum()
     raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def cosine_embedding_loss_backward(grad_output, input1, input2, target, margin=0, reduction="mean"):
+    """Gradients of cosine_embedding_loss w.r.t. input1 and input2, by hand (no autograd)."""
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    eps = 9.999999960041972e-13                              # the same eps as the forward
+    m1 = (input1 * input1).sum(dim=-1, keepdim=True) + eps
+    m2 = (input2 * input2).sum(dim=-1, keepdim=True) + eps
+    root = torch.sqrt(m1 * m2)
+    cos = (input1 * input2).sum(dim=-1, keepdim=True) / root
+    y = target.unsqueeze(-1)
+    zero, one = torch.zeros_like(cos), torch.ones_like(cos)
+    dl_dcos = torch.where(y == 1, -one, torch.where((y == -1) & (cos - margin >= 0), one, zero))
+    g = grad_output.unsqueeze(-1) if reduction == "none" else grad_output
+    if reduction == "mean" and target.numel():
+        g = g / target.numel()
+    scale = dl_dcos * g
+    grad1 = scale * (input2 / root - cos * input1 / m1)
+    grad2 = scale * (input1 / root - cos * input2 / m2)
+    return grad1, grad2
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, reduction="mean"):

@@ -145,4 +145,19 @@ WRONG = {
          "    return {'none': l, 'sum': l.sum(), 'mean': l.mean()}[reduction]\n",
          "forbidden"),
     ],
+    "cross_entropy_backward": [
+        ("def cross_entropy_backward(grad_output, input, target, weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0):\n"
+         "    p = torch.exp(input - input.amax(dim=1, keepdim=True))\n    p = p / p.sum(dim=1, keepdim=True)\n"
+         "    onehot = torch.zeros_like(p).scatter_(1, target.clamp(min=0).unsqueeze(1), 1.0)\n"
+         "    return (p - onehot) * grad_output / input.shape[0]  # lesson 08b's 2-D case only: no weight, ignore_index, smoothing\n", "wrong"),
+        ("def cross_entropy_backward(grad_output, input, target, weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0):\n"
+         "    x = input.detach().requires_grad_()\n    loss = cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing)\n"
+         "    (g,) = torch.autograd.grad(loss, x, grad_output)  # autograd does the work\n    return g\n", "forbidden")],
+    "binary_cross_entropy_with_logits_backward": [
+        ("def binary_cross_entropy_with_logits_backward(grad_output, input, target, weight=None, reduction='mean', pos_weight=None):\n"
+         "    e = torch.exp(-input.abs())\n    sig = torch.where(input >= 0, 1 / (1 + e), e / (1 + e))\n"
+         "    g = sig - target  # pos_weight and weight forgotten\n    return (g / input.numel() if reduction == 'mean' else g) * grad_output\n", "wrong"),
+        ("def binary_cross_entropy_with_logits_backward(grad_output, input, target, weight=None, reduction='mean', pos_weight=None):\n"
+         "    pw = 1 if pos_weight is None else pos_weight\n    g = (1 + (pw - 1) * target) * torch.sigmoid(input) - pw * target  # torch.sigmoid\n"
+         "    g = g if weight is None else g * weight\n    return (g / input.numel() if reduction == 'mean' else g) * grad_output\n", "forbidden")],
 }

@@ -59,21 +59,17 @@ WRONG = {
         ("def multilabel_margin_loss(input, target, reduction='mean'):\n"
          "    m = torch.nn.MultiLabelMarginLoss(reduction=reduction)\n    return m(input, target)\n", "forbidden"),
     ],
-    "cosine_embedding_loss": [
-        ("def cosine_embedding_loss(input1, input2, target, margin=0, reduction='mean'):\n"
-         "    cos = (input1 * input2).sum(-1) / (input1.pow(2).sum(-1).sqrt() * input2.pow(2).sum(-1).sqrt())  # no eps\n"
-         "    zeros = torch.zeros_like(cos)\n"
-         "    loss = torch.where(target == 1, 1 - cos, zeros) + torch.where(target == -1, (cos - margin).clamp(min=0), zeros)\n"
-         + _RED, "wrong"),
-        ("def cosine_embedding_loss(input1, input2, target, margin=0, reduction='mean'):\n"
-         "    cos = (input1 * input2).sum(1) / torch.sqrt(((input1 ** 2).sum(1) + 1e-12) * ((input2 ** 2).sum(1) + 1e-12))\n"
-         "    loss = torch.where(target == 1, 1 - cos, (cos - margin).clamp(min=0))  # dim 1 breaks 1-D input; label 0\n"
-         + _RED, "wrong"),
-        ("def cosine_embedding_loss(input1, input2, target, margin=0, reduction='mean'):\n"
-         "    cos = torch.nn.functional.cosine_similarity(input1, input2, dim=-1, eps=1e-12)  # a ready-made similarity\n"
-         "    zeros = torch.zeros_like(cos)\n"
-         "    loss = torch.where(target == 1, 1 - cos, zeros) + torch.where(target == -1, (cos - margin).clamp(min=0), zeros)\n"
-         + _RED, "forbidden"),
+    "cosine_embedding_loss_backward": [
+        ("def cosine_embedding_loss_backward(grad_output, input1, input2, target, margin=0, reduction='mean'):\n"
+         "    a = (input1 * input1).sum(-1, keepdim=True) + 1e-12\n    b = (input2 * input2).sum(-1, keepdim=True) + 1e-12\n"
+         "    cos = (input1 * input2).sum(-1, keepdim=True) / torch.sqrt(a * b)\n"
+         "    s = torch.where(target.unsqueeze(-1) == 1, -1.0, 1.0) * grad_output  # every y = -1 counted, margin ignored\n"
+         "    s = s.unsqueeze(-1) if reduction == 'none' else s / max(target.numel(), 1) if reduction == 'mean' else s\n"
+         "    return s * (input2 / torch.sqrt(a * b) - cos * input1 / a), s * (input1 / torch.sqrt(a * b) - cos * input2 / b)\n", "wrong"),
+        ("def cosine_embedding_loss_backward(grad_output, input1, input2, target, margin=0, reduction='mean'):\n"
+         "    a, b = input1.detach().requires_grad_(), input2.detach().requires_grad_()\n"
+         "    loss = cosine_embedding_loss(a, b, target, margin, reduction)\n"
+         "    return torch.autograd.grad(loss, (a, b), grad_output)  # autograd does it\n", "forbidden"),
     ],
     "triplet_margin_loss": [
         ("def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, reduction='mean'):\n"

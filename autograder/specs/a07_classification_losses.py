@@ -352,6 +352,110 @@ def _mlsm_cases():
     return cases
 
 
+def _vjp(forward):
+    """The reference for a backward problem: torch's gradient of ``forward`` w.r.t. its input, times grad_output."""
+    def reference(grad_output, input, target, **kwargs):
+        x = input.detach().requires_grad_()
+        with torch.enable_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loss = forward(x, target, **kwargs)
+        (grad,) = torch.autograd.grad(loss, x, grad_output)
+        return grad
+    return reference
+
+
+# a hand-written backward must not ask autograd for the answer, nor reach torch's backward kernels
+AUTOGRAD = ("grad", "backward", "requires_grad_", "vjp", "jacrev", "jacfwd", "_log_softmax_backward_data",
+            "_softmax_backward_data", "nll_loss_backward", "nll_loss2d_backward", "binary_cross_entropy_backward")
+
+
+def _upstream(shape, dtype=F64):
+    """grad_output: the gradient of some later loss w.r.t. this loss's output (0-d when reduced)."""
+    return _t(_normal(shape, 1.0) + 0.5, dtype)
+
+
+def _ce_backward_cases():
+    def out_shape(tshape, r):
+        return tshape if r == "none" else ()
+
+    cases = [
+        Case("float32 (5, 4), reduction='mean'", (_upstream((), F32), _t(_normal((5, 4)), F32),
+                                                  _t(_labels(5, 4, False), I64)), visible=True),
+        Case("float64 (5, 4), weight, targets -100 ignored, reduction='none'",
+             (_upstream((5,)), _t(_normal((5, 4))), _t(_labels(5, 4), I64)),
+             {"weight": _t(_weight(4)), "reduction": "none"}, visible=True),
+    ]
+    for shape, tshape, cdim in _CE_SHAPES + (((0, 4), (0,), 1),):
+        ignore = tshape != () and shape[0] > 0
+        for r in _R:
+            cases.append(Case(f"float64 {_s(shape)}, weight{', targets -100 ignored' if ignore else ''}, reduction={r!r}",
+                              (_upstream(out_shape(tshape, r)), _t(_normal(shape)), _t(_labels(tshape, 4, ignore), I64)),
+                              {"weight": _t(_weight(4)), "reduction": r}))
+            cases.append(Case(f"float64 {_s(shape)}, label_smoothing=0.2, weight, reduction={r!r}",
+                              (_upstream(out_shape(tshape, r)), _t(_normal(shape)), _t(_labels(tshape, 4, ignore), I64)),
+                              {"weight": _t(_weight(4)), "label_smoothing": 0.2, "reduction": r}))
+            pshape = shape[:cdim] + shape[cdim + 1:]
+            cases.append(Case(f"float64 {_s(shape)}, probability targets, label_smoothing=0.1, weight, reduction={r!r}",
+                              (_upstream(out_shape(pshape, r)), _t(_normal(shape)), _t(_probs(shape, cdim))),
+                              {"weight": _t(_weight(4)), "label_smoothing": 0.1, "reduction": r}))
+        cases.append(Case(f"float32 {_s(shape)}, no options", (_upstream((), F32), _t(_normal(shape), F32),
+                                                            _t(_labels(tshape, 4, False), I64))))
+    cases += [
+        Case("float64 (6, 4), ignore_index=1, label_smoothing=0.3, reduction='sum'",
+             (_upstream(()), _t(_normal((6, 4))), _t([1, 0, 3, 1, 2, 1], I64)),
+             {"ignore_index": 1, "label_smoothing": 0.3, "reduction": "sum"}),
+        Case("float64 logits up to 1000, label_smoothing=0.1, reduction='none'",
+             (_upstream((2,)), _t([[1000.0, 0.0, -1000.0], [-800.0, -801.0, -799.0]]), _t([1, 2], I64)),
+             {"label_smoothing": 0.1, "reduction": "none"}),
+        Case("float64 (4, 3), every target ignored, reduction='mean' (the gradient is 0, not nan)",
+             (_upstream(()), _t(_normal((4, 3))), _t([-100] * 4, I64))),
+        Case("float64 (5, 6) non-contiguous, reduction='none'",
+             (_upstream((5,)), _t(_normal((5, 6)), transpose=True), _t(_labels(5, 6), I64)), {"reduction": "none"}),
+    ]
+    return cases
+
+
+def _bcel_backward_cases():
+    def x(shape):
+        return _normal(shape, 3.0)
+
+    def soft(shape):
+        return _rng.uniform(0, 1, shape)
+
+    cases = [
+        Case("float32 (4, 3), reduction='mean'", (_upstream((), F32), _t(x((4, 3)), F32), _t(soft((4, 3)), F32)),
+             visible=True),
+        Case("float64 (4, 3), pos_weight (3,), reduction='none'", (_upstream((4, 3)), _t(x((4, 3))), _t(soft((4, 3)))),
+             {"pos_weight": _t(_rng.uniform(0.5, 4.0, 3)), "reduction": "none"}, visible=True),
+    ]
+    for shape in ((), (5,), (4, 3), (2, 3, 4), (0, 3)):
+        for r in _R:
+            up = shape if r == "none" else ()
+            cases.append(Case(f"float64 {_s(shape)}, reduction={r!r}", (_upstream(up), _t(x(shape)), _t(soft(shape))),
+                              {"reduction": r}))
+            if len(shape) >= 1:
+                cases.append(Case(f"float64 {_s(shape)}, weight and pos_weight on the last dim, reduction={r!r}",
+                                  (_upstream(up), _t(x(shape)), _t(soft(shape))),
+                                  {"weight": _t(_weight(shape[-1])), "pos_weight": _t(_rng.uniform(0.5, 4.0, shape[-1])),
+                                   "reduction": r}))
+    xe = [0.0, 800.0, -800.0, 40.0, -40.0, 0.0, 100.0, -100.0]
+    ye = [1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.3]
+    cases += [
+        Case("float64 (4, 3), weight (N, 1), reduction='sum'", (_upstream(()), _t(x((4, 3))), _t(soft((4, 3)))),
+             {"weight": _t(_weight((4, 1))), "reduction": "sum"}),
+        Case("float64 (2, 3, 4, 5), pos_weight (3, 1, 1) for dim 1", (_upstream(()), _t(x((2, 3, 4, 5))),
+                                                                     _t(soft((2, 3, 4, 5)))),
+             {"pos_weight": _t(_rng.uniform(0.5, 4.0, (3, 1, 1)))}),
+        Case("float64 logits 0 and up to |800|, pos_weight 2.5 (0-d), reduction='none'",
+             (_upstream((8,)), _t(xe), _t(ye)), {"pos_weight": _t(2.5), "reduction": "none"}),
+        Case("float32 logits 0 and up to |800|, reduction='none'", (_upstream((8,), F32), _t(xe, F32), _t(ye, F32)),
+             {"reduction": "none"}),
+        Case("float64 (4, 6) non-contiguous, reduction='none'",
+             (_upstream((4, 6)), _t(x((4, 6)), transpose=True), _t(soft((4, 6)), transpose=True)), {"reduction": "none"}),
+    ]
+    return cases
+
+
 def _problem(function, title_zh, title_en, points, cases, reference=None, forbidden=(), tolerances=None):
     return Problem(function=function, title_zh=title_zh, title_en=title_en, points=points,
                    reference=reference or getattr(F, function), cases=tuple(cases),
@@ -371,6 +475,11 @@ PROBLEMS = (
              forbidden=_LOGIT_KERNELS),
     _problem("multilabel_soft_margin_loss", "多标签 SoftMargin 损失", "Multi-label soft margin loss", 2, _mlsm_cases(),
              forbidden=_LOGIT_KERNELS),
+    _problem("cross_entropy_backward", "交叉熵的反向传播（手写）", "Cross-entropy backward, by hand", 3,
+             _ce_backward_cases(), reference=_vjp(F.cross_entropy), forbidden=AUTOGRAD),
+    _problem("binary_cross_entropy_with_logits_backward", "基于 logits 的二元交叉熵的反向传播（手写）",
+             "Binary cross-entropy with logits backward, by hand", 2, _bcel_backward_cases(),
+             reference=_vjp(F.binary_cross_entropy_with_logits), forbidden=(*AUTOGRAD, *_LOGIT_KERNELS, "sigmoid")),
 )
 
 ASSIGNMENT = Assignment("a07_classification_losses", PROBLEMS)

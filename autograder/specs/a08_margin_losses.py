@@ -195,39 +195,52 @@ def _multilabel_cases():
 
 # ------------------------------------------------------------------ cosine embedding
 
-def _cosine_cases():
-    def data(n, d, dtype=_F64, grad=False, ydtype=None):
-        return (_t(_normal((n, d)), dtype, grad), _t(_normal((n, d)), dtype, grad),
-                _t(_signs(n), ydtype or dtype))
+def _cosine_backward_reference(grad_output, input1, input2, target, margin=0, reduction="mean"):
+    """torch's gradients of cosine_embedding_loss w.r.t. (input1, input2), times grad_output."""
+    a, b = input1.detach().requires_grad_(), input2.detach().requires_grad_()
+    with torch.enable_grad():
+        loss = F.cosine_embedding_loss(a, b, target, margin=margin, reduction=reduction)
+    return torch.autograd.grad(loss, (a, b), grad_output)
+
+
+# a hand-written backward must not ask autograd for the answer
+AUTOGRAD = ("grad", "backward", "requires_grad_", "vjp", "jacrev", "jacfwd")
+
+
+def _cosine_backward_cases():
+    """(grad_output, input1, input2, target): grad_output has the loss's shape (per sample for 'none', else 0-d)."""
+    def up(n, r, dtype=_F64):
+        return _t(_normal(() if r != "none" else (n,) if n is not None else ()) + 0.5, dtype)
+
+    def data(n, d, r, dtype=_F64, ydtype=None):
+        return (up(n, r, dtype), _t(_normal((n, d)), dtype), _t(_normal((n, d)), dtype), _t(_signs(n), ydtype or dtype))
 
     cases = [
-        Case("float32 (4, 5)", data(4, 5, _F32), visible=True),
-        Case("float64 (5, 3), margin=0.5, reduction='none', gradient w.r.t. input1 and input2", data(5, 3, grad=True),
-             {"margin": 0.5, "reduction": "none"}, visible=True, probe="backward"),
+        Case("float32 (4, 5), reduction='mean'", data(4, 5, "mean", _F32), visible=True),
+        Case("float64 (5, 3), margin=0.5, reduction='none'", data(5, 3, "none"), {"margin": 0.5, "reduction": "none"},
+             visible=True),
     ]
     for margin in (0.0, 0.5, -0.3):
         for r in _REDUCTIONS:
-            cases.append(Case(f"float64 (8, 6), margin={margin}, reduction={r!r}, gradient", data(8, 6, grad=True),
-                              {"margin": margin, "reduction": r}, probe="backward"))
+            cases.append(Case(f"float64 (8, 6), margin={margin}, reduction={r!r}", data(8, 6, r),
+                              {"margin": margin, "reduction": r}))
     for r in _REDUCTIONS:
-        cases.append(Case(f"float64 unbatched (6,), 0-d target, margin=0.2, reduction={r!r}, gradient",
-                          (_t(_normal(6), grad=True), _t(_normal(6), grad=True), _t(-1.0 if r == "sum" else 1.0)),
-                          {"margin": 0.2, "reduction": r}, probe="backward"))
+        cases.append(Case(f"float64 unbatched (6,), 0-d target, margin=0.2, reduction={r!r}",
+                          (up(None, r), _t(_normal(6)), _t(_normal(6)), _t(-1.0 if r == "sum" else 1.0)),
+                          {"margin": 0.2, "reduction": r}))
     x1 = _normal((5, 4))
     x1[0] = 0.0
     x1[3] = 1e-7
     x2 = _normal((5, 4))
     x2[3] = 1e-7
     cases += [
-        Case("float64 (8, 6), int64 targets, gradient", data(8, 6, grad=True, ydtype=_I64), {}, probe="backward"),
-        Case("float64 unbatched (6,), int64 0-d target", (_t(_normal(6)), _t(_normal(6)), _t(-1, _I64))),
-        Case("float64 (5, 4), a zero vector, tiny vectors (norm ~ 2e-7) and a label 0, reduction='none', gradient",
-             (_t(x1, grad=True), _t(x2, grad=True), _t([1, -1, 0, 1, -1])), {"reduction": "none"},
-             probe="backward"),
-        Case("float32 (16, 8), margin=0.3, reduction='none'", data(16, 8, _F32), {"margin": 0.3, "reduction": "none"}),
-        Case("float32 (16, 8), reduction='sum'", data(16, 8, _F32), {"reduction": "sum"}),
+        Case("float64 (8, 6), int64 targets", data(8, 6, "mean", ydtype=_I64)),
+        Case("float64 (5, 4), a zero vector, tiny vectors (norm ~ 2e-7) and a label 0, reduction='none'",
+             (up(5, "none"), _t(x1), _t(x2), _t([1, -1, 0, 1, -1])), {"reduction": "none"}),
+        Case("float32 (16, 8), margin=0.3, reduction='none'", data(16, 8, "none", _F32), {"margin": 0.3, "reduction": "none"}),
+        Case("float64 (0, 4) empty batch, reduction='sum'", data(0, 4, "sum"), {"reduction": "sum"}),
         Case("float64 (6, 4) non-contiguous, reduction='none'",
-             (_t(_normal((6, 4)), transpose=True), _t(_normal((6, 4)), transpose=True), _t(_signs(6))),
+             (up(6, "none"), _t(_normal((6, 4)), transpose=True), _t(_normal((6, 4)), transpose=True), _t(_signs(6))),
              {"reduction": "none"}),
     ]
     return tuple(cases)
@@ -307,9 +320,9 @@ def _triplet_distance_cases():
     return tuple(cases)
 
 
-def _problem(function, title_zh, title_en, points, cases, forbidden=(), tolerances=None):
+def _problem(function, title_zh, title_en, points, cases, forbidden=(), tolerances=None, reference=None):
     return Problem(function=function, title_zh=title_zh, title_en=title_en, points=points,
-                   reference=getattr(F, function), cases=cases,
+                   reference=reference or getattr(F, function), cases=cases,
                    forbidden=tuple(sorted({*LOSS_KERNELS, *forbidden})), tolerances=tolerances)
 
 
@@ -320,8 +333,9 @@ PROBLEMS = (
     _problem("multilabel_margin_loss", "多标签合页损失", "Multi-label hinge loss", 3, _multilabel_cases()),
     # torch stores the 1e-12 of this loss as a float32 constant (9.999999960041972e-13): for a zero or tiny vector a
     # float64 answer written with 1e-12 differs by ~2e-9 relative; allow that.
-    _problem("cosine_embedding_loss", "余弦嵌入损失", "Cosine embedding loss", 3, _cosine_cases(), _NORMS,
-             tolerances={_F64: (1e-8, 1e-12)}),
+    _problem("cosine_embedding_loss_backward", "余弦嵌入损失的反向传播（手写）", "Cosine embedding loss backward, by hand", 3,
+             _cosine_backward_cases(), (*_NORMS, *AUTOGRAD), tolerances={_F64: (1e-8, 1e-12)},
+             reference=_cosine_backward_reference),
     _problem("triplet_margin_loss", "三元组间隔损失", "Triplet margin loss", 3, _triplet_cases(), _NORMS),
     _problem("triplet_margin_with_distance_loss", "自定义距离的三元组损失", "Triplet loss with any distance", 2,
              _triplet_distance_cases(), _NORMS),
