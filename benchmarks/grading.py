@@ -16,6 +16,10 @@ seconds per submission (stock: between consecutive finished submissions, as it g
 after another; make grade: a submission's time in a worker, from its report), peak memory
 (the sum of PSS over the command's process tree, sampled every 0.2 s) and the ratio to stock.
 It prints figures and exits non-zero only if the two make-grade runs disagree.
+
+``--assignment pc1`` grades the classic test assignment of ``tests/classic/`` instead (no spec:
+plain asserts, an AUTOTEST, partial credit, written answers; correct, blank and partly wrong
+submissions in turn), and also compares every cell's auto score with stock's.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ import nbformat  # noqa: E402
 
 from autograder import demo, notebooks, samples  # noqa: E402
 from autograder.pipeline import Course  # noqa: E402
+from tests.classic import fixture as classic  # noqa: E402
 from tests.conftest import STOCK_CONFIG, descendants  # noqa: E402
 
 # Hostile submissions cheap enough for stock nbgrader to survive (no endless loops: a timeout
@@ -87,12 +92,12 @@ def write_submissions(course_root: Path, assignment: str, plan: dict) -> None:
 
 def make_course(kind: str, assignment: str, plan: dict) -> Path:
     root = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
-    if kind == "stock":
-        (root / "nbgrader_config.py").write_text(STOCK_CONFIG)
-    else:
-        shutil.copy(ROOT / "course" / "nbgrader_config.py", root)
-        with open(root / "nbgrader_config.py", "a") as f:
-            f.write(f"\nc.TrustedExecute.work_dir = {str(root / 'jobs')!r}\n")
+    config = STOCK_CONFIG if kind == "stock" else ((ROOT / "course" / "nbgrader_config.py").read_text()
+                                                   + f"\nc.TrustedExecute.work_dir = {str(root / 'jobs')!r}\n")
+    if assignment == classic.A:  # the classic test assignment: no spec, asserts, manual answers
+        classic.submit(classic.make_course(root, config), plan)
+        return root
+    (root / "nbgrader_config.py").write_text(config)
     shutil.copytree(ROOT / "course" / "source" / assignment, root / "source" / assignment)
     Course(root).release(assignment)
     write_submissions(root, assignment, plan)
@@ -158,6 +163,14 @@ def scores(root: Path, assignment: str) -> dict[str, float]:
     return {r["student"]: r["score"] for r in Course(root).scores(assignment)}
 
 
+def cell_scores(root: Path, assignment: str) -> dict[tuple, tuple]:
+    """(student, notebook, cell) -> (auto score, needs manual grading), from the gradebook."""
+    course = Course(root)
+    with course.here(), course.gradebook() as gb:
+        return {(sub.student.id, nb.name, g.name): (g.auto_score, g.needs_manual_grade)
+                for sub in gb.assignment_submissions(assignment) for nb in sub.notebooks for g in nb.grades}
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -179,7 +192,10 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=0, help="make grade workers (0: one per core)")
     parser.add_argument("--skip-stock", action="store_true", help="only make grade (e.g. for N=200)")
     args = parser.parse_args(argv)
-    plan = submissions(args.assignment, args.n, args.hostile)
+    if args.assignment == classic.A:
+        plan = {f"s{k:03d}": classic.HONEST[k % 3] for k in range(args.n)}
+    else:
+        plan = submissions(args.assignment, args.n, args.hostile)
     total = len(plan)
     print(f"{args.assignment}: {total} submissions ({args.n} ordinary + {total - args.n} hostile), "
           f"{os.cpu_count()} cores")
@@ -201,6 +217,10 @@ def main(argv=None) -> int:
     same = got["make grade"] == got["make grade WORKERS=1"]
     print(f"\nscores identical to WORKERS=1: {'yes' if same else 'NO'} ({len(got['make grade'])} students)")
     if "stock" in got:
+        cells = {k: cell_scores(roots[k], args.assignment) for k in ("stock", "make grade")}
+        same_cells = sum(cells["stock"].get(c) == v for c, v in cells["make grade"].items())
+        print(f"same auto score and manual-grading flag as stock nbgrader, cell by cell: {same_cells} of "
+              f"{len(cells['make grade'])}")
         agree = sum(got["stock"].get(s) == v for s, v in got["make grade"].items())
         print(f"same score as stock nbgrader: {agree} of {total} (stock runs the student's kernel: hostile "
               "cells change what its tests see)")

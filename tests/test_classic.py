@@ -15,87 +15,21 @@ failed": no spec) and recorded the written answers as 0 with nothing pending.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from autograder import demo, notebooks
+from autograder import notebooks
 from autograder.pipeline import Course
 from autograder.results import JUDGED_OUTSIDE, RAN_INSIDE
+from classic.fixture import A, HONEST, make_course, submit
 from conftest import ROOT, STOCK_CONFIG
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("classic")]
-A = "pc1"
-FIXTURE = ROOT / "tests" / "classic"
-NOTEBOOKS = ("functions", "written")
 CELL_SECONDS = 4
-
-WRONG = {  # grade_id of a solution cell -> a wrong answer
-    "column_mean": 'def column_mean(path, column):\n    import csv\n    with open(path) as f:\n'
-                   '        return sum(float(r[column]) for r in csv.DictReader(f))  # the sum, not the mean\n',
-    "clip": "def clip(values, low, high):\n    return [min(v, high) for v in values]  # forgets low\n",
-}
-
-
-def escape_attempt(path: str) -> str:
-    """A solution that is right only if the student's process could open ``path``."""
-    return (f"def clip(values, low, high):\n    try:\n        open({path!r}, 'rb').close()\n    except OSError:\n"
-            f"        return []\n    return [min(max(v, low), high) for v in values]\n")
-
-
-def answers_for(course: Path, student: str) -> dict[str, dict[str, str]] | bytes | None:
-    """notebook -> {grade_id: source} for each honest or hostile student (None: the blank release)."""
-    key = {nb: demo.key_answers(FIXTURE / "source" / A / f"{nb}.ipynb") for nb in NOTEBOOKS}
-    if student == "correct":
-        return key
-    if student == "blank":
-        return None
-    if student == "partly":
-        return {"functions": {**key["functions"], **WRONG}, "written": {"area": key["written"]["area"]}}
-    hostile = {
-        "endless_loop": {"clip": "def clip(values, low, high):\n    while True:\n        pass\n"},
-        "os_exit": {"column_mean": "def column_mean(path, column):\n    import os\n    os._exit(0)\n"},
-        "killed_kernel": {"column_mean": "def column_mean(path, column):\n    import ctypes\n"
-                                         "    ctypes.string_at(0)  # a segmentation fault kills the process\n"},
-        "reads_instructor_files": {"clip": escape_attempt(str(course / "source" / A / "functions.ipynb"))},
-        "writes_gradebook": {"clip": escape_attempt(str(course / "gradebook.db")).replace("'rb'", "'ab'")},
-    }
-    if student in hostile:
-        return {"functions": {**key["functions"], **hostile[student]}, "written": key["written"]}
-    return b'{"cells": [ not json'
-
-
-HONEST = ("correct", "blank", "partly")
 HOSTILE = ("endless_loop", "os_exit", "killed_kernel", "reads_instructor_files", "writes_gradebook", "not_json")
-
-
-def make_course(root: Path, config: str) -> Course:
-    root.mkdir(parents=True)
-    (root / "nbgrader_config.py").write_text(config)
-    shutil.copy(FIXTURE / "autotests.yml", root)
-    shutil.copytree(FIXTURE / "source", root / "source")
-    course = Course(root)
-    course.release(A)
-    return course
-
-
-def submit(course: Course, students) -> None:
-    for student in students:
-        folder = course.root / "submitted" / student / A
-        folder.mkdir(parents=True)
-        (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC")
-        answers = answers_for(course.root, student)
-        for name in NOTEBOOKS:
-            if isinstance(answers, bytes):
-                (folder / f"{name}.ipynb").write_bytes(answers)
-                continue
-            release = notebooks.read(course.root / "release" / A / f"{name}.ipynb")
-            nb = demo.fill(release, answers[name]) if answers is not None else release
-            nbformat.write(nb, str(folder / f"{name}.ipynb"))
 
 
 def grades(course: Course, student: str) -> dict[tuple[str, str], tuple]:
@@ -111,8 +45,8 @@ def graded(tmp_path_factory):
     ours_config = (ROOT / "course" / "nbgrader_config.py").read_text() + f"\nc.TrustedExecute.cell_seconds = {CELL_SECONDS}\n"
     ours = make_course(base / "ours", ours_config)
     stock = make_course(base / "stock", STOCK_CONFIG)
-    submit(ours, HONEST + HOSTILE)
-    submit(stock, HONEST)
+    submit(ours, {s: s for s in HONEST + HOSTILE})
+    submit(stock, {s: s for s in HONEST})
     outcomes = {o.student: o for o in ours.grade(A, quiet=True)}
     result = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", A, "--force"],
                             cwd=stock.root, capture_output=True, text=True)
