@@ -137,6 +137,23 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-06, reduction="mean
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
+def gaussian_nll_loss_backward(grad_output, input, target, var, full=False, eps=1e-06, reduction="mean"):
+    """Gradients of gaussian_nll_loss w.r.t. input and var (var's own shape), by hand (no autograd)."""
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    v = var.unsqueeze(-1) if var.shape != input.shape and var.shape == input.shape[:-1] else var
+    v_clamped = torch.where(v < eps, torch.full_like(v, eps), v)  # the value is clamped, the gradient is not cut
+    d = input - target
+    g = grad_output / input.numel() if reduction == "mean" and input.numel() else grad_output
+    grad_input = g * d / v_clamped
+    grad_v = g * 0.5 * (1 / v_clamped - d * d / (v_clamped * v_clamped))
+    # var was broadcast: sum its gradient over every dim where it had size 1
+    summed = [i for i, (a, b) in enumerate(zip(grad_v.shape, v.shape)) if b == 1 and a != 1]
+    if summed:
+        grad_v = grad_v.sum(dim=summed, keepdim=True)
+    return grad_input, grad_v.reshape(var.shape)
+
+
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood: -weight[y] * input[y] per sample; 'mean' divides by the total weight."""
     if reduction not in ("none", "mean", "sum"):

@@ -90,4 +90,15 @@ WRONG = {
         ("def gaussian_nll_loss(input, target, var, full=False, eps=1e-06, reduction='mean'):\n"
          "    return torch.nn.functional.gaussian_nll_loss(input, target, var, full, eps, reduction)\n", "forbidden"),
     ],
+    "gaussian_nll_loss_backward": [
+        ("def gaussian_nll_loss_backward(grad_output, input, target, var, full=False, eps=1e-06, reduction='mean'):\n"
+         "    v = var.unsqueeze(-1) if var.shape != input.shape and var.shape == input.shape[:-1] else var\n"
+         "    v = v.clamp(min=eps)\n    d = input - target\n"
+         "    g = grad_output / input.numel() if reduction == 'mean' else grad_output\n"
+         "    return g * d / v, (g * 0.5 * (1 / v - d * d / v ** 2))  # var's gradient not summed back to var's shape\n", "wrong"),
+        ("def gaussian_nll_loss_backward(grad_output, input, target, var, full=False, eps=1e-06, reduction='mean'):\n"
+         "    x, v = input.detach().requires_grad_(), var.detach().requires_grad_()\n"
+         "    loss = gaussian_nll_loss(x, target, v, full, eps, reduction)\n"
+         "    return torch.autograd.grad(loss, (x, v), grad_output)  # autograd does it\n", "forbidden"),
+    ],
 }

@@ -209,9 +209,66 @@ def _gaussian_cases():
     return tuple(cases)
 
 
-def _problem(function, title_zh, title_en, points, cases, reference=None):
+def _gaussian_backward_reference(grad_output, input, target, var, full=False, eps=1e-06, reduction="mean"):
+    """torch's gradients of gaussian_nll_loss w.r.t. (input, var), times grad_output."""
+    x, v = input.detach().requires_grad_(), var.detach().requires_grad_()
+    with torch.enable_grad():
+        loss = F.gaussian_nll_loss(x, target, v, full=full, eps=eps, reduction=reduction)
+    return torch.autograd.grad(loss, (x, v), grad_output)
+
+
+# a hand-written backward must not ask autograd for the answer
+AUTOGRAD = ("grad", "backward", "requires_grad_", "vjp", "jacrev", "jacfwd")
+
+
+def _gaussian_backward_cases():
+    """(grad_output, input, target, var): grad_output has the loss's shape (input's for 'none', else 0-d)."""
+    def x(shape, dtype=torch.float64):
+        return _t(_normal(shape, 1.5), dtype)
+
+    def up(shape, r, dtype=torch.float64):
+        return _t(_normal(shape if r == "none" else (), 1.0) + 0.5, dtype)
+
+    cases = [
+        Case("float32 (3, 4), var of the same shape, reduction='mean'",
+             (up((3, 4), "mean", torch.float32), x((3, 4), torch.float32), x((3, 4), torch.float32),
+              _t(_var((3, 4)), torch.float32)), visible=True),
+        Case("float64 (3, 4), var (3,) (one fewer dim), reduction='none'",
+             (up((3, 4), "none"), x((3, 4)), x((3, 4)), _t(_var(3))), {"reduction": "none"}, visible=True),
+    ]
+    var_shapes = [((3, 4), (3, 4), "same shape"), ((3, 4), (3,), "one fewer dim"), ((3, 4), (3, 1), "last dim 1"),
+                  ((3, 4), (1, 4), "first dim 1"), ((2, 3, 4), (2, 3), "one fewer dim"),
+                  ((2, 3, 4), (2, 1, 4), "middle dim 1"), ((5,), (), "0-d var for (5,) input"), ((5,), (1,), "(1,)"),
+                  ((), (), "0-d")]
+    for in_shape, v_shape, what in var_shapes:
+        for r in _REDUCTIONS:
+            cases.append(Case(f"float64 {_s(in_shape)}, var {_s(v_shape)} ({what}), reduction={r!r}",
+                              (up(in_shape, r), x(in_shape), x(in_shape), _t(_var(v_shape))), {"reduction": r}))
+    tiny_x, tiny_y = np.array([0.1, 0.2, -0.3, 0.0, 1.0]), np.zeros(5)
+    tiny_v = np.array([1e-9, 0.5, 0.0, 1e-7, 2e-3])
+    for eps in (1e-6, 1e-3):
+        for r in ("none", "sum"):
+            cases.append(Case(f"float64 (5,), var below eps (clamped, gradient still flows), eps={eps}, reduction={r!r}",
+                              (up((5,), r), _t(tiny_x), _t(tiny_y), _t(tiny_v)), {"eps": eps, "reduction": r}))
+    cases += [
+        Case("float64 (3, 4), full=True, reduction='sum'", (up((3, 4), "sum"), x((3, 4)), x((3, 4)), _t(_var((3, 4)))),
+             {"full": True, "reduction": "sum"}),
+        Case("float32 (2, 3, 4), var (2, 3), reduction='none'",
+             (up((2, 3, 4), "none", torch.float32), x((2, 3, 4), torch.float32), x((2, 3, 4), torch.float32),
+              _t(_var((2, 3)), torch.float32)), {"reduction": "none"}),
+        Case("float64 (0, 3) empty, reduction='sum'", (up((0, 3), "sum"), x((0, 3)), x((0, 3)), _t(_var((0, 3)))),
+             {"reduction": "sum"}),
+        Case("float64 (4, 6) non-contiguous, reduction='none'",
+             (up((4, 6), "none"), _t(_normal((4, 6)), transpose=True), _t(_normal((4, 6)), transpose=True),
+              _t(_var((4, 6)), transpose=True)), {"reduction": "none"}),
+    ]
+    return tuple(cases)
+
+
+def _problem(function, title_zh, title_en, points, cases, reference=None, forbidden=()):
     return Problem(function=function, title_zh=title_zh, title_en=title_en, points=points,
-                   reference=reference or getattr(F, function), cases=cases, forbidden=LOSS_KERNELS)
+                   reference=reference or getattr(F, function), cases=cases,
+                   forbidden=tuple(sorted({*LOSS_KERNELS, *forbidden})))
 
 
 PROBLEMS = (
@@ -227,6 +284,8 @@ PROBLEMS = (
                                     (("beta", 0.0),): (_EDGE_X, _EDGE_Y)})),
     _problem("poisson_nll_loss", "泊松负对数似然", "Poisson negative log-likelihood", 3, _poisson_cases()),
     _problem("gaussian_nll_loss", "高斯负对数似然", "Gaussian negative log-likelihood", 4, _gaussian_cases()),
+    _problem("gaussian_nll_loss_backward", "高斯负对数似然的反向传播（手写）", "Gaussian NLL backward, by hand", 3,
+             _gaussian_backward_cases(), reference=_gaussian_backward_reference, forbidden=AUTOGRAD),
 )
 
 ASSIGNMENT = Assignment("a06_regression_losses", PROBLEMS)
