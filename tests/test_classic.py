@@ -10,7 +10,9 @@ and the same cells pending manual grading. The hostile cases show that a classic
 gets the sandbox's walls and its failure handling like a spec problem does.
 
 Before this change ``make grade`` gave every one of these submissions 0 ("autograding
-failed": no spec) and recorded the written answers as 0 with nothing pending.
+failed": no spec) and recorded the written answers as 0 with nothing pending. Weakened on
+purpose (``classic.clean`` dropping stderr streams), the stock comparison fails for "partly":
+``('functions', 'stderr_clip'): (1.0, False) != (0.0, False)``.
 """
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from conftest import ROOT, STOCK_CONFIG
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("classic")]
 CELL_SECONDS = 4
-HOSTILE = ("endless_loop", "os_exit", "killed_kernel", "reads_instructor_files", "writes_gradebook", "not_json")
+HOSTILE = ("endless_loop", "os_exit", "killed_kernel", "reads_instructor_files", "writes_gradebook", "not_json",
+           "edits_tests")
 
 
 def grades(course: Course, student: str) -> dict[tuple[str, str], tuple]:
@@ -146,3 +149,39 @@ def test_regrading_keeps_what_the_instructor_graded_by_hand(graded):
         assert kept.manual_score == 1.5 and kept.score == 1.5
         assert gb.find_grade("correct_area", "written", A, "correct").score == 0
 
+
+
+def test_edited_test_cells_are_restored_before_they_run(graded):
+    """Test cells emptied by the student: nbgrader's OverwriteCells puts them back, so the wrong
+    answers still fail them (the same scores as the partly wrong submission)."""
+    ours, _, _ = graded
+    got, partly = grades(ours, "edits_tests"), grades(ours, "partly")
+    for gid in ("correct_column_mean", "autotest_clip", "partial_clip", "stderr_clip"):
+        assert got[("functions", gid)] == partly[("functions", gid)]
+    assert got[("functions", "correct_column_mean")] == (0.0, False)
+
+
+def test_a_course_assignment_mixing_spec_classic_and_manual_cells(tmp_path):
+    """a02: spec problems judged outside, a classic assert problem, a written answer, in one notebook."""
+    import shutil
+
+    from autograder import demo
+
+    a = "a02_tensor_operations"
+    shutil.copy(ROOT / "course" / "nbgrader_config.py", tmp_path)
+    shutil.copytree(ROOT / "course" / "source" / a, tmp_path / "source" / a)
+    course = Course(tmp_path)
+    course.release(a)
+    demo.make_submissions(tmp_path, a)
+    course.grade(a, ["ada", "chen"], quiet=True)
+    with course.here(), course.gradebook() as gb:
+        ada = {g.name: g for g in gb.find_submission_notebook(a, a, "ada").grades}
+        chen = {g.name: g for g in gb.find_submission_notebook(a, a, "chen").grades}
+    assert ada["test_contiguous_strides"].auto_score == 1.5 and chen["test_contiguous_strides"].auto_score == 0
+    assert ada["written_view_reshape"].needs_manual_grade and ada["written_view_reshape"].auto_score is None
+    assert not chen["written_view_reshape"].needs_manual_grade and chen["written_view_reshape"].auto_score == 0
+    assert ada["test_broadcast_shape"].auto_score == 1.5
+    nb = notebooks.read(tmp_path / "autograded" / "ada" / a / f"{a}.ipynb")
+    tests = {notebooks.nbgrader_meta(c)["grade_id"]: json.dumps(c.outputs, ensure_ascii=False)
+             for c in nb.cells if notebooks.is_test_cell(c)}
+    assert RAN_INSIDE.en in tests["test_contiguous_strides"] and JUDGED_OUTSIDE.en in tests["test_broadcast_shape"]

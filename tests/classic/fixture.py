@@ -48,6 +48,8 @@ def answers_for(course: Path, kind: str) -> dict[str, dict[str, str]] | bytes | 
     }
     if kind in hostile:
         return {"functions": {**key["functions"], **hostile[kind]}, "written": key["written"]}
+    if kind == "edits_tests":  # wrong answers, and every test cell emptied (nbgrader restores them)
+        return {"functions": {**key["functions"], **WRONG}, "written": key["written"]}
     if kind == "not_json":
         return b'{"cells": [ not json'
     raise ValueError(kind)
@@ -77,4 +79,8 @@ def submit(course: Course, students: dict[str, str]) -> None:
                 continue
             release = notebooks.read(course.root / "release" / A / f"{name}.ipynb")
             nb = demo.fill(release, answers[name]) if answers is not None else release
+            if kind == "edits_tests":
+                for cell in nb.cells:
+                    if notebooks.is_test_cell(cell):
+                        cell.source = "pass"
             nbformat.write(nb, str(folder / f"{name}.ipynb"))
