@@ -51,7 +51,7 @@ def write_arrays(path: Path, arrays: dict) -> None:
         chunks.append(data)
         offset += len(data)
     header = json.dumps(index).encode()
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process: a forked copy may write too
     with open(tmp, "wb") as f:
         f.write(len(header).to_bytes(8, "little"))
         f.write(header)
@@ -261,7 +261,7 @@ def run_case(fn, case, arrays_in, arrays_out: dict, key: str, record: bool = Tru
 # ---------------------------------------------------------------- the sandboxed process
 
 def _atomic_write_json(path: Path, data) -> None:
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
 
