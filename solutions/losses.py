@@ -592,3 +592,89 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     if reduction == 'none':
         return loss if batched else loss[0]
     raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def ctc_loss_backward(grad_output, log_probs, targets, input_lengths, target_lengths, blank=0, reduction='mean',
+                      zero_infinity=False):
+    """d ctc_loss / d log_probs (the true derivative, -gamma) times grad_output, by the forward-backward algorithm."""
+    def lse(*terms):
+        # log(sum(exp(terms))) without autograd: no gradient to protect, only the all -inf case
+        m = terms[0]
+        for x in terms[1:]:
+            m = torch.maximum(m, x)
+        safe = torch.where(m == -math.inf, torch.zeros_like(m), m)
+        s = 0
+        for x in terms:
+            s = s + torch.exp(x - safe)
+        return safe + torch.log(s)                       # log(0) = -inf where every term is -inf
+
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    batched = log_probs.dim() == 3
+    lp = log_probs if batched else log_probs.unsqueeze(1)                # (T, N, C)
+    T, N, C = lp.shape
+    dev, dt = lp.device, lp.dtype
+    il = torch.as_tensor(input_lengths, device=dev).long().reshape(-1)
+    tl = torch.as_tensor(target_lengths, device=dev).long().reshape(-1)
+    tg = torch.as_tensor(targets, device=dev).long()
+    S = int(tl.max()) if N > 0 else 0
+    pos = torch.arange(S, device=dev)
+    valid = pos[None, :] < tl[:, None]
+    if batched and tg.dim() == 1:
+        start = torch.cumsum(tl, 0) - tl
+        tg = tg[torch.where(valid, start[:, None] + pos[None, :], torch.zeros_like(pos)[None, :])]
+    else:
+        tg = tg.reshape(N, -1)[:, :S]
+    tg = torch.where(valid, tg, torch.full_like(tg, blank))
+    blanks = torch.full((N, 1), blank, dtype=torch.long, device=dev)
+    ext = torch.cat([torch.stack([blanks.expand(N, S), tg], dim=2).reshape(N, 2 * S), blanks], dim=1)
+    L = 2 * S + 1
+    skip = torch.zeros(N, L, dtype=torch.bool, device=dev)
+    skip[:, 2:] = ext[:, 2:] != ext[:, :-2]                              # s-2 -> s allowed
+    emit = lp.gather(2, ext[None].expand(T, N, L))                       # (T, N, L)
+    ninf = torch.full((N, 2), -math.inf, dtype=dt, device=dev)
+    s_idx = torch.arange(L, device=dev)
+
+    # forward: alpha_t(s), emission at t included
+    alphas = [torch.where(s_idx < 2, emit[0], ninf[:, :1]) if T else None]
+    for t in range(1, T):
+        a = alphas[-1]
+        step = torch.cat([ninf[:, :1], a], dim=1)[:, :L]
+        jump = torch.where(skip, torch.cat([ninf, a], dim=1)[:, :L], ninf[:, :1])
+        alphas.append(lse(a, step, jump) + emit[t])
+    # backward: beta_t(s), emission at t excluded; starts at each sequence's own last frame T_n - 1
+    final = (s_idx[None, :] == 2 * tl[:, None]) | ((s_idx[None, :] == 2 * tl[:, None] - 1) & (tl[:, None] > 0))
+    start_beta = torch.where(final, torch.zeros(N, L, dtype=dt, device=dev), ninf[:, :1])
+    skip_next = torch.cat([skip[:, 2:], torch.zeros(N, 2, dtype=torch.bool, device=dev)], dim=1)[:, :L]  # s -> s+2
+    betas = [None] * T
+    beta = start_beta
+    for t in range(T - 1, -1, -1):
+        if t < T - 1:
+            nxt = beta + emit[t + 1]
+            step = torch.cat([nxt[:, 1:], ninf[:, :1]], dim=1)           # s+1 -> s
+            jump = torch.where(skip_next, torch.cat([nxt[:, 2:], ninf], dim=1)[:, :L], ninf[:, :1])
+            beta = torch.where((t + 1 < il)[:, None], lse(nxt, step, jump), start_beta)
+        betas[t] = beta
+    last_t = (il - 1).clamp(min=0)
+    alpha_last = torch.stack(alphas).gather(0, last_t[None, :, None].expand(1, N, L))[0] if T else ninf[:, :1].expand(N, L)
+    log_p = lse(*(torch.where(final, alpha_last, ninf[:, :1]).unbind(1))) if L > 1 else alpha_last[:, 0]
+    log_p = torch.where(il > 0, log_p, torch.where(tl == 0, torch.zeros_like(log_p), torch.full_like(log_p, -math.inf)))
+
+    # gamma_t(k) = sum over s with l'_s = k of exp(alpha_t(s) + beta_t(s) - log p)
+    grad = torch.zeros_like(lp)
+    if T:
+        occ = torch.exp(torch.stack(alphas) + torch.stack(betas) - log_p[None, :, None])      # (T, N, L)
+        active = torch.arange(T, device=dev)[:, None] < il[None, :]
+        occ = torch.where(active[..., None], occ, torch.zeros_like(occ))
+        grad = grad.scatter_add(2, ext[None].expand(T, N, L), -occ)
+    if zero_infinity:
+        grad = torch.where((log_p == -math.inf)[None, :, None], torch.zeros_like(grad), grad)
+    g = torch.as_tensor(grad_output, dtype=dt, device=dev)
+    if reduction == "none":
+        scale = g.reshape(-1) if batched else g.reshape(1)
+    elif reduction == "sum":
+        scale = g.expand(N)
+    else:
+        scale = g / (N * tl.clamp(min=1).to(dt))
+    grad = grad * scale[None, :, None]
+    return grad if batched else grad[:, 0]

@@ -64,4 +64,17 @@ WRONG = {
          "    f = getattr(torch.nn.functional, 'ctc' + '_loss')  # torch's own CTC under another name\n"
          "    return f(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity)\n", "forbidden"),
     ],
+    "ctc_loss_backward": [
+        ("def ctc_loss_backward(grad_output, log_probs, targets, input_lengths, target_lengths, blank=0, reduction='mean',\n"
+         "                      zero_infinity=False):\n"
+         "    x = log_probs.detach().requires_grad_()\n"
+         "    loss = ctc_loss(x, targets, input_lengths, target_lengths, blank, reduction, zero_infinity)\n"
+         "    return torch.autograd.grad(loss, x, grad_output)[0]  # autograd does the backward pass\n", "forbidden"),
+        ("_key_ctc_loss_backward = ctc_loss_backward\n\n\n"
+         "def ctc_loss_backward(grad_output, log_probs, targets, input_lengths, target_lengths, blank=0, reduction='mean',\n"
+         "                      zero_infinity=False):\n"
+         "    g = _key_ctc_loss_backward(grad_output, log_probs, targets, input_lengths, target_lengths, blank, reduction,\n"
+         "                               zero_infinity)\n"
+         "    return g + torch.exp(log_probs) * (g != 0)  # torch's kernel convention y - gamma, not the true derivative\n", "wrong"),
+    ],
 }

@@ -1,4 +1,5 @@
-"""a09 CTC 损失（挑战题）/ The CTC loss (challenge): value and gradient of ``F.ctc_loss``.
+"""a09 CTC 损失（挑战题）/ The CTC loss (challenge): value and gradient of ``F.ctc_loss``, and the gradient
+again by hand (``ctc_loss_backward``: the forward-backward algorithm, batched, autograd forbidden).
 
 Batched (T, N, C) and unbatched (T, C) input, padded (N, S) and concatenated 1-D targets, every reduction,
 ``blank`` other than 0, ``zero_infinity``, impossible alignments, input lengths shorter than T, repeated labels,
@@ -154,9 +155,48 @@ def _cases():
     )
 
 
+def _backward_reference(grad_output, log_probs, *args, **kwargs):
+    """The true derivative of the loss w.r.t. ``log_probs`` (:func:`_reference`), times grad_output."""
+    x = log_probs.detach().requires_grad_()
+    with torch.enable_grad():
+        out = _reference(x, *args, **kwargs)
+    (grad,) = torch.autograd.grad(out, x, grad_output)
+    return grad
+
+
+# a hand-written backward must not ask autograd for the answer, nor torch's CTC backward kernels
+AUTOGRAD = ("grad", "backward", "requires_grad_", "vjp", "jacrev", "jacfwd", "_ctc_loss_backward", "ctc_loss_backward")
+
+
+def _backward_cases(cases):
+    """The forward cases again, as (grad_output, log_probs, targets, input_lengths, target_lengths): grad_output has
+    the loss's shape (N,) for 'none' (0-d unbatched), else 0-d. Left out: cases through log_softmax (there the
+    function gets log-probabilities anyway), and impossible alignments without zero_infinity (the gradient of an
+    infinite loss is not defined)."""
+    out = []
+    for case in cases:
+        if case.preprocess or ("impossible" in case.name and not case.kwargs.get("zero_infinity")):
+            continue
+        lp = case.args[0]
+        shape = lp.data.shape
+        loss_shape = ((shape[1],) if len(shape) == 3 else ()) if case.kwargs.get("reduction") == "none" else ()
+        up = Tensor(_rng.uniform(0.5, 1.5, loss_shape), lp.dtype)
+        name = case.name.replace(", gradient", "")
+        out.append(Case(name, (up, Tensor(lp.data, lp.dtype), *case.args[1:]), dict(case.kwargs),
+                        visible=len(out) < 2))
+    return tuple(out)
+
+
+_CASES = _cases()
 PROBLEMS = (
     Problem(function="ctc_loss", title_zh="CTC 损失（挑战题）", title_en="CTC loss (challenge)", points=10,
-            reference=_reference, cases=_cases(), forbidden=LOSS_KERNELS),
+            reference=_reference, cases=_CASES, forbidden=LOSS_KERNELS),
+    Problem(function="ctc_loss_backward", title_zh="CTC 的反向传播：前向-后向算法（挑战题）",
+            title_en="CTC backward: the forward-backward algorithm (challenge)", points=6,
+            reference=_backward_reference, cases=_backward_cases(_CASES),
+            forbidden=tuple(sorted({*LOSS_KERNELS, *AUTOGRAD})),
+            # float32 over 40 frames with losses above 104: torch's own float32 gradient is ~5e-5 from the exact one
+            tolerances={torch.float32: (1e-5, 1e-4)}),
 )
 
 ASSIGNMENT = Assignment("a09_ctc", PROBLEMS)
