@@ -18,7 +18,8 @@ CHROMIUM ?= /usr/bin/chromium
 help: ## list the targets / 列出所有目标
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 	@echo "  ASSIGNMENT=$(ASSIGNMENT) (e.g. make collect ASSIGNMENT=a02_tensor_operations / 指定作业)"
-	@echo "  make grade WORKERS=4 SANDBOX=auto|fork|bwrap (default: one worker per core, fork where possible)"
+	@echo "  make grade WORKERS=4 SANDBOX=auto|fork|bwrap (default: one worker per core, fork where possible;"
+	@echo "             no sandbox at all: refused, unless SANDBOX=unsafe-trusted-input for trusted submissions)"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -35,6 +35,7 @@ from autograder.bookkeeping import batch_bookkeeping
 from autograder.engine import LocalEngine
 from autograder.preprocessors import TrustedExecute
 from autograder.results import Msg, NotebookReport, ReportStore
+from autograder.sandbox import UNSANDBOXED
 
 console = Console()
 warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's gradebook is noisy, not wrong
@@ -164,6 +165,9 @@ class Course:
         path = info["path"]
         if path == "fork":
             console.print(f"sandbox / 沙箱: fork from {workers} warm worker(s) / 由 {workers} 个预热进程 fork")
+        elif path == UNSANDBOXED:
+            console.print(f"[bold red]NO SANDBOX / 没有沙箱 ({UNSANDBOXED}): student code runs as this user; only for "
+                          "submissions you trust completely / 学生代码以当前用户身份运行，只能用于完全可信的提交[/bold red]")
         else:
             console.print(f"[yellow]sandbox / 沙箱: bubblewrap per run, SLOWER (fork path unavailable: "
                           f"{info.get('why_not_fork')}) / 每次运行新启动 bubblewrap，较慢[/yellow]")

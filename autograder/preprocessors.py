@@ -22,6 +22,7 @@ from traitlets import Enum, Float, Integer, List, Unicode
 from autograder.engine import LocalEngine
 from autograder.notebooks import cells_digest, is_test_cell, grading_cells
 from autograder.results import RAN_INSIDE, Msg, ReportStore, format_result
+from autograder.sanitize import sanitize_notebook
 from autograder.sandbox import PATHS, Limits
 
 _CLEAR_HIDDEN = ClearHiddenTests()
@@ -47,6 +48,8 @@ class RepairSubmission(NbGraderPreprocessor):
         reference = [c for c in nbformat.read(str(path), as_version=4).cells if _grade_id(c)]
         by_id = {_grade_id(c): c for c in reference}
         notes, seen = [], set()
+        if removed := sanitize_notebook(nb):  # student HTML made inert before feedback or the formgrader render it
+            notes.append(("已移除不安全的 HTML/脚本", "unsafe HTML or script removed: " + "; ".join(removed)))
         for cell in nb.cells:
             meta = cell.get("metadata", {}).get("nbgrader")
             if meta is None:
@@ -131,8 +134,10 @@ class TrustedExecute(NbGraderPreprocessor):
     work_dir = Unicode("", help="Where sandbox job folders are made (empty: the system's temp).").tag(config=True)
     sandbox = Enum(list(PATHS), default_value="auto", help=(
         "How student code is started: 'fork' from a warm worker (fast; needs root), 'bwrap' a fresh "
-        "bubblewrap per run (slower; no root needed), 'auto' fork where possible. A forced path that "
-        "this machine cannot give is refused, never replaced.")).tag(config=True)
+        "bubblewrap per run (slower; no root needed), 'auto' fork where possible, else bwrap. Without "
+        "either, grading is refused; 'unsafe-trusted-input' runs student code without a sandbox when "
+        "there is none (only for submissions you trust). A forced path that this machine cannot give "
+        "is refused, never replaced.")).tag(config=True)
     workers = Integer(0, help="Warm grading workers for `make grade` (0: one per CPU core).").tag(config=True)
     devices = List(Unicode(), default_value=[], help=(
         "Devices every case runs on, e.g. ['cpu'] or ['cpu', 'cuda'] (empty: CPU, plus CUDA when the "

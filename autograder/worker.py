@@ -32,7 +32,7 @@ def main(conn, info: dict, prewarm: str, started: float, channel) -> None:
         out.write(json.dumps(message, ensure_ascii=False) + "\n")
         out.flush()
     box = (sandbox.ForkSandbox(conn, info["mechanisms"]) if info["path"] == "fork"
-           else sandbox.BwrapSandbox(info.get("why_not_fork")))
+           else sandbox.BwrapSandbox(info.get("why_not_fork"), unsandboxed=info["path"] == sandbox.UNSANDBOXED))
     plans: dict[tuple, grade.AssignmentPlan] = {}
 
     def plan_for(assignment: str, devices) -> grade.AssignmentPlan:

@@ -360,11 +360,16 @@ def main(argv=None) -> None:
     t0 = time.time()
     why_not = probe(UID_BASE) if args.sandbox != "bwrap" else "bubblewrap path requested / 指定了 bubblewrap 路径"
     path = "fork" if why_not is None else "bwrap"
+    if path == "bwrap" and not sandbox.bwrap_available() and args.sandbox == sandbox.UNSANDBOXED:
+        path = sandbox.UNSANDBOXED
+    fallback = sandbox.BwrapSandbox(why_not, unsandboxed=path == sandbox.UNSANDBOXED)
     # the handshake goes out before the slower warm-up, so a refused path is known at once
     handshake = {"ready": True, "path": path, "requested": args.sandbox, "why_not_fork": why_not,
-                 "mechanisms": mechanisms(UID_BASE) if path == "fork" else sandbox.BwrapSandbox(why_not).mechanisms()}
+                 "mechanisms": mechanisms(UID_BASE) if path == "fork" else fallback.mechanisms()}
     if args.sandbox == "fork" and path != "fork":
         handshake = {"ready": False, "error": f"fork sandbox unavailable / fork 沙箱不可用: {why_not}"}
+    elif path == "bwrap" and not sandbox.bwrap_available():  # fail closed
+        handshake = {"ready": False, "error": sandbox.NO_SANDBOX + f" ({why_not})"}
     sys.stdout.write(json.dumps(handshake, ensure_ascii=False) + "\n")
     sys.stdout.flush()
     if not handshake["ready"]:

@@ -3,6 +3,7 @@
 Every test runs on both sandbox paths: ``fork`` (a warm worker forks a sandboxed child) and
 ``bwrap`` (a fresh bubblewrap per run), so neither can silently fall behind the other.
 """
+import json
 import os
 
 import nbformat
@@ -105,3 +106,60 @@ def test_broken_cells_do_not_stop_the_rest(grade_notebook):
     """Does a cell that raises leave the other problems graded (as a kernel would)?"""
     report = grade_notebook(submission(extra_cell="1 / 0"), A01, FAST)
     assert report.score == 10 and report.cell_errors[0]["type"] == "ZeroDivisionError"
+
+
+def _graded_by_cli(tmp_path, sandbox_path: str):
+    """`python -m autograder grade` on a01's sample submissions, with no bubblewrap to be found."""
+    import shutil
+    import subprocess
+    import sys
+
+    from autograder import demo
+    from autograder.pipeline import Course
+
+    shutil.copy(ROOT / "course" / "nbgrader_config.py", tmp_path)
+    shutil.copytree(ROOT / "course" / "source" / A01.name, tmp_path / "source" / A01.name)
+    course = Course(tmp_path)
+    course.release(A01.name)
+    demo.make_submissions(tmp_path, A01.name)
+    env = {**os.environ, "AUTOGRADER_BWRAP": "/nonexistent/bwrap"}
+    command = [sys.executable, "-m", "autograder", "grade", "--assignment", A01.name, "--course",
+               str(tmp_path), "--sandbox", sandbox_path, "--workers", "1"]
+    return course, subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_without_any_sandbox_grading_is_refused(tmp_path):
+    """Fail closed: no fork path (bwrap forced: the branch a machine without root takes) and no
+    bubblewrap: nothing is graded, the instructor is told how to get a sandbox. (On 8fe0864 the
+    same command graded every submission with only rlimits, exit status 0.)"""
+    course, result = _graded_by_cli(tmp_path, "bwrap")
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out[-2000:]
+    assert "no sandbox is available" in out and "apt-get install bubblewrap" in out and "没有可用的沙箱" in out
+    assert not list((tmp_path / "reports" / A01.name).glob("*/*.json")) and not (tmp_path / "autograded").exists()
+
+
+def test_trusted_input_setting_uses_the_best_sandbox_there_is(tmp_path):
+    """The explicit setting never weakens a machine that has a sandbox: here the fork path (root)."""
+    course, result = _graded_by_cli(tmp_path, sandbox.UNSANDBOXED)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-2000:]
+    report = json.loads((tmp_path / "reports" / A01.name / "ada" / f"{A01.name}.json").read_text())
+    expected = "fork" if os.geteuid() == 0 else sandbox.UNSANDBOXED
+    assert report["sandbox_path"] == expected and sum(p["score"] for p in report["problems"]) == 10
+
+
+def test_bubblewrap_path_without_bubblewrap_refuses_unless_trusted_input(tmp_path, monkeypatch):
+    """Without bubblewrap the fallback refuses to run student code; with the trusted-input
+    setting it runs it and every report says there was no sandbox."""
+    from autograder import grade
+
+    monkeypatch.setattr(sandbox, "_BWRAP", False)
+    plan = grade.AssignmentPlan(A01, ["cpu"])
+    key = fill(nbformat.read(str(ROOT / "course" / "source" / A01.name / f"{A01.name}.ipynb"), as_version=4),
+               key_answers(ROOT / "course" / "source" / A01.name / f"{A01.name}.ipynb"))
+    with pytest.raises(sandbox.SandboxUnavailable, match="no sandbox is available"):
+        grade.grade_cells(grading_cells(key), plan, sandbox.BwrapSandbox("not root"), work_dir=str(tmp_path))
+    report = grade.grade_cells(grading_cells(key), plan, sandbox.BwrapSandbox("not root", unsandboxed=True),
+                               work_dir=str(tmp_path))
+    assert report.sandbox_path == sandbox.UNSANDBOXED and "NO SANDBOX" in report.sandbox[0]
+    assert report.score == report.max_score == 10
