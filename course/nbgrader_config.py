@@ -56,6 +56,11 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+# Feedback pages: nbconvert's own sanitizer on outputs as well (text/html, markdown, JavaScript, widget state).
+# nbgrader's feedback and formgrader templates render markdown cells without it, so the notebook itself is
+# sanitized while it is graded (RepairSubmission -> autograder.sanitize); this is the second layer.
+# 反馈页面：nbconvert 自带的清理作为第二道防线（学生的 markdown 在评分时已清理）。
+c.HTMLExporter.sanitize_html = True
 c.TrustedExecute.report_dir = os.path.join(HERE, "reports")
 c.TrustedExecute.problem_seconds = 20
 c.TrustedExecute.cell_seconds = 30
