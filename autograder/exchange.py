@@ -4,14 +4,17 @@ The instructor's side (``python -m autograder release-exchange|collect|return-fe
 and the student's side (fetch, submit, fetch feedback: what JupyterLab's Assignment List does),
 both through nbgrader's own exchange classes, so a folder exchange (``c.Exchange.root`` in
 ``course/nbgrader_config.py``; ``course/exchange/`` on one machine, a shared folder under
-JupyterHub) behaves exactly as nbgrader documents it. Grading stays with the trusted grader
-(``Course.grade``); nbgrader's exchange only moves files.
+JupyterHub) behaves as nbgrader documents it, except that ``collect`` is nbgrader's collect with
+names, timestamps, owners and copying checked (``autograder.collect.SafeCollect``: no symlink followed,
+only regular files copied, a submission for X accepted only from X's Unix user, every problem reported
+per student). Grading stays with the trusted grader (``Course.grade``); nbgrader's exchange only moves files.
 
 教师端：发布到交换目录、收作业、生成并发回反馈；学生端：取作业、提交、取反馈。评分仍由可信评分程序完成。
 """
 from __future__ import annotations
 
 import copy
+import json
 import os
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.exchange import ExchangeError, ExchangeFactory
 from traitlets.config import Config
 
+from autograder.collect import valid_id
 from autograder.pipeline import Course, Outcome, console
 
 
@@ -39,9 +43,12 @@ class Instructor:
 
     def __init__(self, course: Course | Path):
         self.course = course if isinstance(course, Course) else Course(Path(course))
+        self.problems = []  # what the last collect refused or changed (autograder.collect.Problem)
 
     def _app(self, kind: str, assignment: str, **traits):
         config = copy.deepcopy(self.course.config)
+        if kind == "Collect":  # names, times, owners and copying checked (autograder/collect.py)
+            config.merge(Config({"ExchangeFactory": {"collect": "autograder.collect.SafeCollect"}}))
         coursedir = CourseDirectory(config=config)
         coursedir.assignment_id = assignment
         factory = ExchangeFactory(config=config)
@@ -63,14 +70,35 @@ class Instructor:
         return self.exchange_root / self.course.coursedir.course_id / "outbound" / assignment
 
     def collect(self, assignment: str) -> list[str]:
-        """nbgrader collect: the newest submission of each student into ``submitted/<student>/``."""
+        """nbgrader collect, made safe (``autograder.collect.SafeCollect``): the newest acceptable
+        submission of each student into ``submitted/<student>/``; returns every student with one there.
+
+        What was refused or changed is in ``self.problems`` (one ``Problem`` per entry, bilingual), printed,
+        and written to ``reports/<assignment>/collect.json``; one student's problem never stops the others.
+        """
+        app = self._app("Collect", assignment, update=True)
         with self.course.here():
-            _run(self._app("Collect", assignment, update=True, check_owner=False), "collect")
-        students = self.course.submitted(assignment)
+            _run(app, "collect")
+        self.problems = list(app.problems)
+        students = [s for s in self.course.submitted(assignment) if valid_id(s)]
         with self.course.here(), self.course.gradebook() as gb:
             for student in students:
                 gb.update_or_create_student(student)
+        self._report(assignment, students, app.copied)
         return students
+
+    def _report(self, assignment: str, students: list[str], copied: list[str]) -> None:
+        out = self.course.root / "reports" / assignment
+        out.mkdir(parents=True, exist_ok=True)
+        record = {"assignment": assignment, "students": students, "copied": sorted(copied),
+                  "problems": [p.as_dict() for p in self.problems]}
+        (out / "collect.json").write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+        for p in self.problems:
+            mark = "✘" if p.refused else "!"
+            console.print(f"  {mark} {p.student or p.entry}: {p.message.zh}", markup=False, highlight=False)
+            console.print(f"    {p.message.en}", markup=False, highlight=False)
+        if self.problems:
+            console.print(f"  collect report / 收取报告: {out / 'collect.json'}", markup=False, highlight=False)
 
     def return_feedback(self, assignment: str) -> list[Path]:
         """generate_feedback for every graded submission, then release_feedback to the exchange."""

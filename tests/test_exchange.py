@@ -50,7 +50,8 @@ def loop(tmp_path_factory):
     released_pages = instructor.return_feedback(ASSIGNMENT)
     feedback = {s.student_id: s.fetch_feedback(ASSIGNMENT) for s in (ada, chen)}
     return dict(course=course, outbound=outbound, listed=listed, fetched=fetched, validation=validation,
-                collected=collected, released_pages=released_pages, feedback=feedback, top=top)
+                collected=collected, collect_problems=list(instructor.problems), released_pages=released_pages,
+                feedback=feedback, top=top)
 
 
 def test_release_puts_the_student_version_in_the_exchange(loop):
@@ -77,6 +78,7 @@ def test_validate_passes_the_solved_notebook(loop):
 def test_collect_brings_every_submission(loop):
     """Does collect put each student's submission into submitted/<student>/?"""
     assert loop["collected"] == ["ada", "chen"]
+    assert loop["collect_problems"] == []  # honest submissions: nothing refused, nothing to report
     assert (loop["course"].root / "submitted" / "ada" / ASSIGNMENT / "timestamp.txt").is_file()
 
 
