@@ -112,7 +112,7 @@ def candidates(cells: list[str], label: str) -> list[Candidate]:
             try:
                 with _quiet(), _deadline(STATEMENT_SECONDS):
                     exec(compile(module, filename, "exec"), namespace)
-            except BaseException as exc:  # noqa: BLE001 - a statement that fails defines nothing
+            except BaseException as exc:  # a statement that fails defines nothing
                 if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                     raise
                 continue

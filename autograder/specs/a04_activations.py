@@ -1,5 +1,6 @@
 """a04 激活函数 / Activations: every non-linear activation of torch.nn, value and gradient; four
 backward passes written by hand (the gradient as a returned value, autograd forbidden)."""
+import dataclasses
 import warnings
 from functools import partial
 
@@ -163,5 +164,22 @@ PROBLEMS = (
     _problem("gelu_backward", "GELU 的反向传播（手写，两种形式）", "GELU backward, by hand (both forms)", 2,
              forbidden=(*AUTOGRAD, "gelu"), cases=_backward_cases(({}, {"approximate": "tanh"})), reference=_vjp(F.gelu)),
 )
+
+
+# ------------------------------------------------------------------ zero-size inputs
+# torch returns a result on an empty batch (an empty tensor, 0 for 'sum', nan for 'mean'), and so must the answer.
+
+def _empty(*shape, grad=False, pos=False, ints=False):
+    if ints:
+        return Tensor(np.zeros(shape, dtype=np.int64), torch.int64)
+    return Tensor(np.ones(shape) if pos else np.zeros(shape), torch.float64, requires_grad=grad)
+
+
+_ZERO_SIZE = {
+    "prelu": (
+        Case("float64 (0, 3) empty batch, gradient", (_empty(0, 3, grad=True), Tensor(np.full(3, 0.2), torch.float64, requires_grad=True)), probe="backward"),
+    ),
+}
+PROBLEMS = tuple(dataclasses.replace(p, cases=p.cases + _ZERO_SIZE.get(p.function, ())) for p in PROBLEMS)
 
 ASSIGNMENT = Assignment("a04_activations", PROBLEMS)

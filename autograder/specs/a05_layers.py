@@ -9,6 +9,7 @@ Not graded:
 - ``cosine_similarity`` of float32 with float64: torch divides the float32 input by its float32 norm
   before promoting, so the float64 result carries float32 rounding that a float64 tolerance cannot absorb.
 """
+import dataclasses
 import math
 from functools import partial
 
@@ -269,5 +270,32 @@ PROBLEMS = (
              _bn_backward_cases(), (*NORM_KERNELS, *AUTOGRAD, *with_inplace("batch_norm_backward")),
              reference=_bn_backward_reference),
 )
+
+
+# ------------------------------------------------------------------ zero-size inputs
+# torch returns a result on an empty batch (an empty tensor, 0 for 'sum', nan for 'mean'), and so must the answer.
+
+def _empty(*shape, grad=False, pos=False, ints=False):
+    if ints:
+        return Tensor(np.zeros(shape, dtype=np.int64), torch.int64)
+    return Tensor(np.ones(shape) if pos else np.zeros(shape), torch.float64, requires_grad=grad)
+
+
+_ZERO_SIZE = {
+    "layer_norm": (
+        Case("float64 (0, 5) empty batch, gradient", (_empty(0, 5, grad=True), 5, _empty(5, grad=True, pos=True), _empty(5, grad=True)), probe="backward"),
+    ),
+    "dropout": (
+        Case("float64 (0, 4) empty, p=1, training", (_empty(0, 4),), {"p": 1.0}),
+        Case("float64 (0, 4) empty, evaluation", (_empty(0, 4),), {"training": False}),
+    ),
+    "pairwise_distance": (
+        Case("float64 (0, 5) empty batch, gradient", (_empty(0, 5, grad=True), _empty(0, 5, grad=True)), probe="backward"),
+    ),
+    "cosine_similarity": (
+        Case("float64 (0, 5) empty batch, gradient", (_empty(0, 5, grad=True), _empty(0, 5, grad=True)), probe="backward"),
+    ),
+}
+PROBLEMS = tuple(dataclasses.replace(p, cases=p.cases + _ZERO_SIZE.get(p.function, ())) for p in PROBLEMS)
 
 ASSIGNMENT = Assignment("a05_layers", PROBLEMS)

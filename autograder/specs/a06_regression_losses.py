@@ -4,6 +4,8 @@ Every reduction, every option, shapes (), (5,), (3, 4), (2, 3, 4), float32 and f
 the input (and to ``var`` for the Gaussian loss). ``input`` and ``target`` always share a shape: with different shapes
 torch broadcasts and warns.
 """
+import dataclasses
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -287,5 +289,23 @@ PROBLEMS = (
     _problem("gaussian_nll_loss_backward", "高斯负对数似然的反向传播（手写）", "Gaussian NLL backward, by hand", 3,
              _gaussian_backward_cases(), reference=_gaussian_backward_reference, forbidden=AUTOGRAD),
 )
+
+
+# ------------------------------------------------------------------ zero-size inputs
+# torch returns a result on an empty batch (an empty tensor, 0 for 'sum', nan for 'mean'), and so must the answer.
+
+def _empty(*shape, grad=False, pos=False, ints=False):
+    if ints:
+        return Tensor(np.zeros(shape, dtype=np.int64), torch.int64)
+    return Tensor(np.ones(shape) if pos else np.zeros(shape), torch.float64, requires_grad=grad)
+
+
+_ZERO_SIZE = {
+    "gaussian_nll_loss": (
+        Case("float64 (0, 3) empty, reduction='sum', gradient", (_empty(0, 3, grad=True), _empty(0, 3), _empty(0, 3, pos=True, grad=True)), {"reduction": "sum"}, probe="backward"),
+        Case("float64 (0, 3) empty, reduction='mean' (nan)", (_empty(0, 3), _empty(0, 3), _empty(0, 3, pos=True))),
+    ),
+}
+PROBLEMS = tuple(dataclasses.replace(p, cases=p.cases + _ZERO_SIZE.get(p.function, ())) for p in PROBLEMS)
 
 ASSIGNMENT = Assignment("a06_regression_losses", PROBLEMS)

@@ -8,6 +8,7 @@ cross_entropy, kl_div, both BCE losses). Two torch quirks shape the cases: soft_
 directly and overflows to inf/nan once -y x passes ~88 (float32) or ~709 (float64), so its inputs stay moderate; and
 binary_cross_entropy's backward clamps p (1 - p) at 1e-12 rounded to float32 even for float64 inputs (see _BCE_TOL).
 """
+import dataclasses
 import warnings
 
 import numpy as np
@@ -481,5 +482,33 @@ PROBLEMS = (
              "Binary cross-entropy with logits backward, by hand", 2, _bcel_backward_cases(),
              reference=_vjp(F.binary_cross_entropy_with_logits), forbidden=(*AUTOGRAD, *_LOGIT_KERNELS, "sigmoid")),
 )
+
+
+# ------------------------------------------------------------------ zero-size inputs
+# torch returns a result on an empty batch (an empty tensor, 0 for 'sum', nan for 'mean'), and so must the answer.
+
+def _empty(*shape, grad=False, pos=False, ints=False):
+    if ints:
+        return Tensor(np.zeros(shape, dtype=np.int64), torch.int64)
+    return Tensor(np.ones(shape) if pos else np.zeros(shape), torch.float64, requires_grad=grad)
+
+
+_ZERO_SIZE = {
+    "kl_div": (
+        Case("float64 (0, 4) empty, reduction='sum', gradient", (_empty(0, 4, grad=True), _empty(0, 4)), {"reduction": "sum"}, probe="backward"),
+        Case("float64 (0, 4) empty, reduction='batchmean'", (_empty(0, 4), _empty(0, 4)), {"reduction": "batchmean"}),
+    ),
+    "binary_cross_entropy_with_logits": (
+        Case("float64 (0, 3) empty, reduction='sum', gradient", (_empty(0, 3, grad=True), _empty(0, 3)), {"reduction": "sum"}, probe="backward"),
+    ),
+    "soft_margin_loss": (
+        Case("float64 (0,) empty, reduction='sum', gradient", (_empty(0, grad=True), _empty(0)), {"reduction": "sum"}, probe="backward"),
+    ),
+    "multilabel_soft_margin_loss": (
+        Case("float64 (0, 4) empty batch, reduction='none', gradient", (_empty(0, 4, grad=True), _empty(0, 4)), {"reduction": "none"}, probe="backward"),
+        Case("float64 (0, 4) empty batch, reduction='sum'", (_empty(0, 4), _empty(0, 4)), {"reduction": "sum"}),
+    ),
+}
+PROBLEMS = tuple(dataclasses.replace(p, cases=p.cases + _ZERO_SIZE.get(p.function, ())) for p in PROBLEMS)
 
 ASSIGNMENT = Assignment("a07_classification_losses", PROBLEMS)

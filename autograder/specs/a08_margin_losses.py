@@ -6,6 +6,8 @@ takes both, gradients with respect to every floating-point input (float64). Inpu
 exactly on a kink (where the losses pick different subgradients). ``distance_function`` is a callable and cannot cross
 the wire to the sandbox: only its default ``None`` is graded.
 """
+import dataclasses
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -340,5 +342,37 @@ PROBLEMS = (
     _problem("triplet_margin_with_distance_loss", "自定义距离的三元组损失", "Triplet loss with any distance", 2,
              _triplet_distance_cases(), _NORMS),
 )
+
+
+# ------------------------------------------------------------------ zero-size inputs
+# torch returns a result on an empty batch (an empty tensor, 0 for 'sum', nan for 'mean'), and so must the answer.
+
+def _empty(*shape, grad=False, pos=False, ints=False):
+    if ints:
+        return Tensor(np.zeros(shape, dtype=np.int64), torch.int64)
+    return Tensor(np.ones(shape) if pos else np.zeros(shape), torch.float64, requires_grad=grad)
+
+
+_ZERO_SIZE = {
+    "hinge_embedding_loss": (
+        Case("float64 (0,) empty, reduction='sum', gradient", (_empty(0, grad=True), _empty(0)), {"reduction": "sum"}, probe="backward"),
+    ),
+    "margin_ranking_loss": (
+        Case("float64 (0,) empty, reduction='sum', gradient", (_empty(0, grad=True), _empty(0, grad=True), _empty(0)), {"reduction": "sum"}, probe="backward"),
+    ),
+    "multi_margin_loss": (
+        Case("float64 (0, 4) empty batch, reduction='sum', gradient", (_empty(0, 4, grad=True), _empty(0, ints=True)), {"reduction": "sum"}, probe="backward"),
+    ),
+    "multilabel_margin_loss": (
+        Case("float64 (0, 4) empty batch, reduction='sum', gradient", (_empty(0, 4, grad=True), _empty(0, 4, ints=True)), {"reduction": "sum"}, probe="backward"),
+    ),
+    "triplet_margin_loss": (
+        Case("float64 (0, 5) empty batch, reduction='sum', gradient", (_empty(0, 5, grad=True), _empty(0, 5, grad=True), _empty(0, 5, grad=True)), {"reduction": "sum"}, probe="backward"),
+    ),
+    "triplet_margin_with_distance_loss": (
+        Case("float64 (0, 5) empty batch, reduction='sum', gradient", (_empty(0, 5, grad=True), _empty(0, 5, grad=True), _empty(0, 5, grad=True)), {"reduction": "sum"}, probe="backward"),
+    ),
+}
+PROBLEMS = tuple(dataclasses.replace(p, cases=p.cases + _ZERO_SIZE.get(p.function, ())) for p in PROBLEMS)
 
 ASSIGNMENT = Assignment("a08_margin_losses", PROBLEMS)
