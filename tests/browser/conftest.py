@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,14 @@ class Lab:
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
     """JupyterLab 4 on 127.0.0.1 (random port, token) serving a temp copy of the course; killed at the end."""
-    top = tmp_path_factory.mktemp("lab")
+    with serve_lab(tmp_path_factory.mktemp("lab")) as server:
+        yield server
+
+
+@contextmanager
+def serve_lab(top: Path, release_exchange: bool = True):
+    """A JupyterLab server on a copy of the course (a01's source, the lesson) under ``top``; with
+    ``release_exchange`` the instructor releases a01 to the course-local exchange meanwhile."""
     root = top / "repo"
     (root / "course").mkdir(parents=True)
     shutil.copy(ROOT / "course" / "nbgrader_config.py", root / "course")
@@ -99,8 +107,8 @@ def lab(tmp_path_factory):
            "PYTHONPATH": str(ROOT)}
     # the instructor releases a01 to the course-local exchange while the server starts
     release = subprocess.Popen([sys.executable, "-m", "autograder", "release-exchange", "--assignment", ASSIGNMENT,
-                                "--course", str(root / "course")], cwd=root / "course", env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                "--course", str(root / "course")] if release_exchange else ["true"],  # "true": nothing to release
+                               cwd=root / "course", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     port, token = free_port(), secrets.token_hex(16)
     cmd = [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
