@@ -283,6 +283,14 @@ def inert_html(text: str) -> tuple[str | None, list[str]]:
     return (cleaned if not findings(cleaned) else None), found
 
 
+def plain_markdown(text: str) -> str:
+    """Any text (a file name, an error message, a grade id) as markdown that shows exactly that text:
+    no HTML, no markdown syntax, no math delimiters for MathJax (``\\`` and ``$`` become their
+    full-width forms), one line. For grading notes built from what a student controls."""
+    text = " ".join(str(text).replace("\\", "\uff3c").replace("$", "\uff04").split())
+    return re.sub(r"([`*_\[\]{}()#+\-.!|~>])", r"\\\1", _html.escape(text, quote=False))
+
+
 # ---------------------------------------------------------------------------- the notebook
 
 def _text(value) -> str:

@@ -7,6 +7,7 @@ sanitizer is replaced by the identity (``test_identity_sanitizer_leaves_every_pa
 these tests can fail; the browser test (tests/browser/test_feedback_inert.py) shows it in Chromium.
 """
 import copy
+import html as _html
 import re
 
 import nbformat
@@ -14,7 +15,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
 from autograder.preprocessors import RepairSubmission
-from autograder.sanitize import live_script, render_markdown, sanitize_notebook
+from autograder.sanitize import live_script, plain_markdown, render_markdown, sanitize_notebook
 from conftest import ROOT
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -257,6 +258,22 @@ def test_removal_notes_are_plain_words():
     removed = sanitize_notebook(nb)
     assert removed and not any(c in "".join(removed) for c in "<>&`[]*")
     assert not live_script(render_markdown("- " + "; ".join(removed)))
+
+
+NOTE_TEXT = ["<img src=x onerror=alert(1)>.txt", "[x](javascript:alert(1))", "$\\href{javascript:alert(1)}{x}$",
+             "\\(\\href{javascript:alert(1)}{x}\\)", "**粗体** `code` _x_ #1 a|b <b> & c", "第一行\n- 第二行"]
+
+
+@pytest.mark.parametrize("text", NOTE_TEXT)
+def test_plain_markdown_shows_student_text_as_text(text):
+    """Is a student-controlled string (a file name, say) put into a grading note shown as plain text,
+    where put in raw it would be live (the first four) or reformatted?"""
+    html = render_markdown("- 说明 note: " + plain_markdown(text))
+    assert not live_script(html)
+    shown = _html.unescape(re.sub(r"<[^>]+>", "", html)).strip()
+    assert shown == "说明 note: " + " ".join(text.replace("\\", "\uff3c").replace("$", "\uff04").split())
+    if NOTE_TEXT.index(text) < 4:
+        assert live_script(render_markdown("- 说明 note: " + text))
 
 
 def test_repair_submission_sanitizes_and_says_so(tmp_path):
