@@ -26,6 +26,7 @@ How, with bleach (the sanitizer nbconvert's own ``sanitize_html`` uses) and its 
 """
 from __future__ import annotations
 
+import functools
 import html as _html
 import re
 from typing import Iterable
@@ -208,6 +209,22 @@ def render_markdown(source: str, attachments: dict | None = None) -> str:
 
 
 def markdown_findings(source: str, attachments: dict | None = None) -> list[str]:
+    """:func:`findings` for a markdown cell as nbconvert renders it. The cells a batch sees again and
+    again (the release's own text, in every submission) are judged once per process."""
+    if not attachments and len(source) <= CACHED_CHARS:
+        return list(_cached_markdown_findings(source))
+    return _markdown_findings(source, attachments)
+
+
+CACHED_CHARS = 1 << 16
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_markdown_findings(source: str) -> tuple[str, ...]:
+    return tuple(_markdown_findings(source, None))
+
+
+def _markdown_findings(source: str, attachments: dict | None) -> list[str]:
     try:
         return findings(render_markdown(source, attachments))
     except Exception as exc:  # noqa: BLE001 - e.g. a missing attachment: the page would not render at all
