@@ -74,6 +74,7 @@ BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]*$")
 _BAD_CSS = re.compile(r"url\s*\(|expression|javascript|vbscript|@import|behavior|binding|\\", re.I)
 _CSS_FRAGMENT_URL = re.compile(r"url\(\s*#[\w\-]*\s*\)", re.I)
 _MATHJAX_LINK = re.compile(r"\\(href|url)\s*\{([^{}]*)\}")
+_MATHJAX_REQUIRE = re.compile(r"\\require\s*\{")  # loads a MathJax extension (code) by name
 _WORD = re.compile(r"[^a-z0-9:_\-/.+]")
 
 
@@ -103,8 +104,7 @@ def findings(html: str) -> list[str]:
             continue
         for text in (el.text, el.tail):
             if text and "\\" in text:
-                found += [f"MathJax {m.group(1)} to an unsafe URL" for m in _MATHJAX_LINK.finditer(text)
-                          if not _safe_url(m.group(2))]
+                found += _mathjax_findings(text)
         if el.tag in ("html", "head", "body"):  # the page's own; student markup can only add attributes
             found += [f"{el.tag} {_word(str(name))} attribute" for name in el.attrib]
             continue
@@ -120,6 +120,13 @@ def findings(html: str) -> list[str]:
                 if not _attribute_ok(el.tag, name, value):
                     found.append(f"{_word(el.tag)} {_word(name)} attribute")
     return _unique(found)
+
+
+def _mathjax_findings(text: str) -> list[str]:
+    """MathJax (loaded by the feedback and formgrader pages) turns TeX in the page's text into markup:
+    ``\\href{javascript:...}`` is a live link, ``\\require`` loads code."""
+    found = [f"MathJax {m.group(1)} to an unsafe URL" for m in _MATHJAX_LINK.finditer(text) if not _safe_url(m.group(2))]
+    return found + (["MathJax require"] if _MATHJAX_REQUIRE.search(text) else [])
 
 
 def _svg_findings(el) -> list[str]:
@@ -252,7 +259,8 @@ def _defang_url(url: str, image: bool, attachments: dict) -> str:
 
 
 def _defang_math(text: str) -> str:
-    return _MATHJAX_LINK.sub(lambda m: m.group(0) if _safe_url(m.group(2)) else f"\\{m.group(1)}{{#}}", text)
+    text = _MATHJAX_LINK.sub(lambda m: m.group(0) if _safe_url(m.group(2)) else f"\\{m.group(1)}{{#}}", text)
+    return _MATHJAX_REQUIRE.sub(r"\\text{", text)
 
 
 def _defang_links(text: str, attachments: dict) -> str:
@@ -418,6 +426,9 @@ def _sanitize_output(output) -> list[str]:
         elif mime == "image/svg+xml":
             why = findings(value)
             cleaned = None if why else value
+        elif mime == "text/latex":  # escaped by the template, then typeset by MathJax
+            why = _mathjax_findings(value)
+            cleaned = _defang_math(value)
         elif mime in IMAGE_MIME:
             why = [] if BASE64.match(value) else ["image that is not base64"]
             cleaned = None if why else data[mime]

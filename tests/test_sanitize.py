@@ -65,7 +65,9 @@ PAYLOADS = {
     "vbscript and file links": ("markdown", '<a href="vbscript:msgbox(1)">a</a> <a href="file:///etc/passwd">b</a>'),
     "mermaid fence break-out": ("markdown", "```mermaid\n</pre><img src=x onerror=alert(1)>\n```"),
     "MathJax href": ("markdown", "$\\href{javascript:alert(1)}{点我}$"),
+    "MathJax require": ("markdown", "$$\\require{[Contrib]/evil}x$$"),
     "missing attachment": ("markdown", "![](attachment:nope.png)"),
+    "output text/latex MathJax href": ("latex", "$\\href{javascript:alert(1)}{x}$"),
     "output text/html": ("html", f"<b>hi</b><img src=x onerror={JS}>"),
     "output svg script": ("svg", '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
     "output svg onload": ("svg", '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect/></svg>'),
@@ -108,7 +110,7 @@ def payload_notebook(kind: str, content: str):
         cell = new_raw_cell(content)
         cell.metadata["raw_mimetype"] = "text/html"
         return new_notebook(cells=[cell])
-    mime = {"html": "text/html", "svg": "image/svg+xml", "output-markdown": "text/markdown"}[kind]
+    mime = {"html": "text/html", "svg": "image/svg+xml", "output-markdown": "text/markdown", "latex": "text/latex"}[kind]
     out = new_output("display_data", data={mime: content, "text/plain": "<IPython.core.display.HTML object>"})
     return new_notebook(cells=[new_code_cell("display(x)", outputs=[out])])
 
@@ -129,6 +131,7 @@ def pieces(nb) -> list[str]:
             for out in cell.get("outputs", []):
                 data = out.get("data", {})
                 html += [data[m] for m in ("text/html", "image/svg+xml") if m in data]
+                html += [f"<div>{_html.escape(data['text/latex'])}</div>"] if "text/latex" in data else []
                 html += [render_markdown(data["text/markdown"])] if "text/markdown" in data else []
     return html
 
