@@ -326,6 +326,13 @@ class SafeCollect(ExchangeCollect):
             self.inbound_fd = os.open(self.inbound_path, OPEN_DIR)
         except OSError:
             self.fail(f"You don't have read permissions for the directory: {self.inbound_path}")
+        try:
+            self._find_records()
+        except BaseException:
+            os.close(self.inbound_fd)
+            raise
+
+    def _find_records(self):
         wanted = self.coursedir.student_id or "*"
         records = []
         for raw in sorted(os.listdir(os.fsencode(self.inbound_path))):

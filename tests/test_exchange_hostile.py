@@ -86,7 +86,12 @@ class Clone:
         self.inbound = self.root / "exchange" / COURSE_ID / "inbound"
         self.master = self.root / "source" / ASSIGNMENT / NOTEBOOK
         self.release_nb = self.root / "release" / ASSIGNMENT / NOTEBOOK
-        self.honest = {p.name.split("+")[0]: p for p in self.inbound.iterdir()}
+        self.honest = {}
+        for folder in list(self.inbound.iterdir()):  # re-stamped: the copy's files are only as old as the copy
+            student, assignment, _, random = folder.name.split("+")
+            ts = stamp(-1)
+            (folder / "timestamp.txt").write_text(ts)
+            self.honest[student] = folder.rename(folder.with_name(f"{student}+{assignment}+{ts}+{random}"))
 
     def plant(self, student="mallory", ts=None, name=None, notebook=True, timestamp_txt=True) -> Path:
         """An inbound folder as nbgrader's submit makes it; returns it for the attack to add to."""
@@ -405,6 +410,17 @@ def test_far_future_timestamp_does_not_pin_the_submission(clone):
     clone.collect()
     assert "MY CODE" in (clone.submitted("mallory") / NOTEBOOK).read_text(encoding="utf-8")
     clone.assert_honest_collected()
+
+
+def test_backdated_timestamp_is_noted(clone):
+    """Is a timestamp an hour before the files were written collected as claimed (it cannot be disproved:
+    the exchange keeps no time of its own), with a note for the instructor?"""
+    claimed = stamp(-3600)
+    clone.plant(ts=claimed)
+    clone.collect()
+    assert (clone.submitted("mallory") / "timestamp.txt").read_text() == claimed
+    assert clone.kinds() == ["backdated"]
+    assert not clone.problems()[0].refused
 
 
 def test_everything_at_once(clone):
