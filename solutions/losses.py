@@ -527,6 +527,29 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
+def batch_hard_triplet_loss(embeddings, labels, margin=1.0, p=2, eps=1e-06, reduction="mean"):
+    """For every anchor, its hardest positive and hardest negative in the batch, then the triplet hinge."""
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    n = embeddings.shape[0]
+    diff = embeddings[:, None, :] - embeddings[None, :, :] + eps       # (N, N, D), eps as pairwise_distance adds it
+    dist = (diff.abs() ** p).sum(dim=-1) ** (1.0 / p)                  # (N, N): every pair at once
+    same = labels[:, None] == labels[None, :]
+    positive = same & ~torch.eye(n, dtype=torch.bool, device=embeddings.device)
+    negative = ~same
+    inf = torch.full_like(dist, math.inf)
+    hardest_pos = torch.where(positive, dist, -inf).amax(dim=1)         # the farthest positive
+    hardest_neg = torch.where(negative, dist, inf).amin(dim=1)          # the nearest negative
+    valid = positive.any(dim=1) & negative.any(dim=1)                   # an anchor needs both
+    gap = torch.where(valid, hardest_pos - hardest_neg + margin, torch.zeros_like(hardest_pos))
+    loss = torch.clamp(gap, min=0)
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / valid.sum()                                     # the mean over valid anchors
+
+
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction='mean', zero_infinity=False):
     """CTC 损失：对全部对齐求和的 -log p(target | input) / CTC loss: -log p(target | input) over every alignment."""
     def _ctc_lse(*terms):

@@ -40,6 +40,8 @@ NO_OPINFO = {
                  "cross_entropy_backward", "binary_cross_entropy_with_logits_backward", "batch_norm_backward",
                  "cosine_embedding_loss_backward", "gaussian_nll_loss_backward", "ctc_loss_backward")
 }
+NO_OPINFO["batch_hard_triplet_loss"] = ("no torch function mines triplets: its spec mines with F.pairwise_distance and scores "
+                                        "with F.triplet_margin_loss")
 
 # key function -> [(rule name, predicate on (sample args, kwargs), reason)]: samples with options the key does
 # not support. Empty today: every option torch's samples use is supported. A rule is written as code so that

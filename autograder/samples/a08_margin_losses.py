@@ -107,4 +107,21 @@ WRONG = {
          "    if swap:\n        dn = torch.minimum(dn, d(positive, negative))\n"
          "    loss = (margin + d(anchor, positive) - dn).clamp(min=0)\n" + _RED, "forbidden"),
     ],
+    "batch_hard_triplet_loss": [
+        ("def batch_hard_triplet_loss(embeddings, labels, margin=1.0, p=2, eps=1e-06, reduction='mean'):\n"
+         "    dist = (((embeddings[:, None] - embeddings[None] + eps).abs() ** p).sum(-1)) ** (1.0 / p)\n"
+         "    same = labels[:, None] == labels[None]\n"
+         "    d_ap = torch.where(same, dist, -math.inf).amax(1)  # the anchor itself counts as its own positive\n"
+         "    d_an = torch.where(~same, dist, math.inf).amin(1)\n"
+         "    loss = torch.clamp(d_ap - d_an + margin, min=0)\n"
+         "    return {'none': loss, 'sum': loss.sum(), 'mean': loss.mean()}[reduction]  # invalid anchors kept\n", "wrong"),
+        ("def batch_hard_triplet_loss(embeddings, labels, margin=1.0, p=2, eps=1e-06, reduction='mean'):\n"
+         "    dist = torch.cdist(embeddings, embeddings, p=p)  # a ready-made distance\n"
+         "    same = labels[:, None] == labels[None]\n"
+         "    pos = same & ~torch.eye(len(labels), dtype=torch.bool)\n"
+         "    valid = pos.any(1) & (~same).any(1)\n"
+         "    gap = torch.where(pos, dist, -math.inf).amax(1) - torch.where(~same, dist, math.inf).amin(1) + margin\n"
+         "    loss = torch.clamp(torch.where(valid, gap, 0.0), min=0)\n"
+         "    return {'none': loss, 'sum': loss.sum(), 'mean': loss.sum() / valid.sum()}[reduction]\n", "forbidden"),
+    ],
 }

@@ -322,6 +322,62 @@ def _triplet_distance_cases():
     return tuple(cases)
 
 
+def _batch_hard_reference(embeddings, labels, margin=1.0, p=2, eps=1e-06, reduction="mean"):
+    """Mine with torch (pairwise_distance over every pair), then F.triplet_margin_loss on the mined triplets."""
+    n = embeddings.shape[0]
+    with torch.no_grad():
+        dist = F.pairwise_distance(embeddings[:, None, :], embeddings[None, :, :], p=p, eps=eps)
+        same = labels[:, None] == labels[None, :]
+        positive = same & ~torch.eye(n, dtype=torch.bool, device=embeddings.device)
+        negative = ~same
+        valid = positive.any(dim=1) & negative.any(dim=1)
+        pos = torch.where(positive, dist, -torch.inf).argmax(dim=1)
+        neg = torch.where(negative, dist, torch.inf).argmin(dim=1)
+    idx = valid.nonzero().reshape(-1)
+    per = F.triplet_margin_loss(embeddings[idx], embeddings[pos[idx]], embeddings[neg[idx]], margin=margin, p=p,
+                                eps=eps, reduction="none")
+    if reduction == "none":
+        return torch.zeros(n, dtype=embeddings.dtype, device=embeddings.device).index_put((idx,), per)
+    return per.sum() if reduction == "sum" else per.mean()
+
+
+def _batch_hard_cases():
+    def emb(n, d, dtype=_F64, grad=False, scale=1.0):
+        return _t(_normal((n, d), scale), dtype, grad)
+
+    def lab(*counts):
+        """labels with the given number of members per class, shuffled"""
+        return _t(_rng.permutation(np.repeat(np.arange(len(counts)), counts)), _I64)
+
+    cases = [
+        Case("float32 (8, 4), 3 classes", (emb(8, 4, _F32), lab(3, 3, 2)), visible=True),
+        Case("float64 (9, 5), 3 classes, reduction='none', gradient", (emb(9, 5, grad=True), lab(3, 3, 3)),
+             {"reduction": "none"}, visible=True, probe="backward"),
+    ]
+    for r in _REDUCTIONS:
+        cases.append(Case(f"float64 (12, 5), 4 classes, reduction={r!r}, gradient", (emb(12, 5, grad=True), lab(3, 3, 3, 3)),
+                          {"reduction": r}, probe="backward"))
+    for p in (1, 3, 1.5):
+        cases.append(Case(f"float64 (10, 4), p={p}, gradient", (emb(10, 4, grad=True), lab(4, 3, 3)), {"p": p},
+                          probe="backward"))
+    for margin in (0.3, 2.0):
+        cases.append(Case(f"float64 (10, 4), margin={margin}, reduction='sum', gradient",
+                          (emb(10, 4, grad=True), lab(5, 5)), {"margin": margin, "reduction": "sum"}, probe="backward"))
+    cases += [
+        Case("float64 (7, 3), a class of one (that anchor has no positive: left out), reduction='none', gradient",
+             (emb(7, 3, grad=True), lab(3, 3, 1)), {"reduction": "none"}, probe="backward"),
+        Case("float64 (7, 3), a class of one, reduction='mean' over the valid anchors only, gradient",
+             (emb(7, 3, grad=True), lab(3, 3, 1)), probe="backward"),
+        Case("float64 (5, 3), one class only (no negatives): 'mean' is nan", (emb(5, 3), lab(5))),
+        Case("float64 (5, 3), one class only, reduction='sum'", (emb(5, 3), lab(5)), {"reduction": "sum"}),
+        Case("float64 (16, 8), eps=1e-3, margin=0.5", (emb(16, 8, scale=0.5), lab(4, 4, 4, 4)), {"eps": 1e-3, "margin": 0.5}),
+        Case("float32 (16, 6), 4 classes, reduction='none'", (emb(16, 6, _F32), lab(4, 4, 4, 4)), {"reduction": "none"}),
+        Case("float64 (6, 4) non-contiguous, reduction='none'", (_t(_normal((4, 6)).T.copy(), transpose=True), lab(2, 2, 2)),
+             {"reduction": "none"}),
+    ]
+    return tuple(cases)
+
+
 def _problem(function, title_zh, title_en, points, cases, forbidden=(), tolerances=None, reference=None):
     return Problem(function=function, title_zh=title_zh, title_en=title_en, points=points,
                    reference=reference or getattr(F, function), cases=cases,
@@ -341,6 +397,8 @@ PROBLEMS = (
     _problem("triplet_margin_loss", "三元组间隔损失", "Triplet margin loss", 3, _triplet_cases(), _NORMS),
     _problem("triplet_margin_with_distance_loss", "自定义距离的三元组损失", "Triplet loss with any distance", 2,
              _triplet_distance_cases(), _NORMS),
+    _problem("batch_hard_triplet_loss", "批内最难三元组（向量化挖掘）", "Batch-hard triplets (vectorised mining)", 3,
+             _batch_hard_cases(), _NORMS, reference=_batch_hard_reference),
 )
 
 
