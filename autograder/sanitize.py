@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import html as _html
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import bleach
 from bleach.css_sanitizer import CSSSanitizer
@@ -71,8 +71,8 @@ GRADE_ID = re.compile(r"^[A-Za-z0-9_\-]+$")   # what nbgrader's CheckCellMetadat
 CELL_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")  # nbformat 4.5
 TAG = re.compile(r"^[\w.\-:]+$")
 BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]*$")
-_BAD_CSS = re.compile(r"url\s*\(|expression|javascript|vbscript|@import|behavior|binding|\\", re.I)
-_CSS_FRAGMENT_URL = re.compile(r"url\(\s*#[\w\-]*\s*\)", re.I)
+_BAD_CSS = re.compile(r"url\s*\(|expression|javascript|vbscript|@import|behavior|binding|\\", re.IGNORECASE)
+_CSS_FRAGMENT_URL = re.compile(r"url\(\s*#[\w\-]*\s*\)", re.IGNORECASE)
 _MATHJAX_LINK = re.compile(r"\\(href|url)\s*\{([^{}]*)\}")
 _MATHJAX_REQUIRE = re.compile(r"\\require\s*\{")  # loads a MathJax extension (code) by name
 _WORD = re.compile(r"[^a-z0-9:_\-/.+]")
@@ -245,9 +245,9 @@ _PROTECTED = re.compile(
     r"|(?P<brackets>\\\[.+?\\\]|\\\(.+?\\\))"
     r"|(?P<code>(?P<t>`+)(?!`).+?(?<!`)(?P=t)(?!`))"
     r"|(?P<inline>(?<![\\$])\$(?!\$)[^\n$]+?(?<!\\)\$)",
-    re.M | re.S)
+    re.MULTILINE | re.DOTALL)
 _LINK = re.compile(r"(?P<bang>!?)\[(?P<text>(?:[^\[\]\n]|\[[^\]\n]*\])*)\]\(\s*(?P<lt><?)(?P<url>[^\s)>]*)")
-_REFERENCE = re.compile(r"^(?P<head>[ ]{0,3}\[[^\]\n]+\]:[ \t]*<?)(?P<url>[^\s>]+)", re.M)
+_REFERENCE = re.compile(r"^(?P<head>[ ]{0,3}\[[^\]\n]+\]:[ \t]*<?)(?P<url>[^\s>]+)", re.MULTILINE)
 
 
 def _defang_url(url: str, image: bool, attachments: dict) -> str:

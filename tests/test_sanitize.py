@@ -12,11 +12,11 @@ import re
 
 import nbformat
 import pytest
+from conftest import ROOT
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
 from autograder.preprocessors import RepairSubmission
 from autograder.sanitize import live_script, plain_markdown, render_markdown, sanitize_notebook
-from conftest import ROOT
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 JS = "window.__pwned=1"
@@ -136,9 +136,9 @@ def pieces(nb) -> list[str]:
     return html
 
 
-LIVE_TAG = re.compile(r"<\s*(script|iframe|object|embed|form|meta|base|link|style|frame|noscript|template)\b", re.I)
+LIVE_TAG = re.compile(r"<\s*(script|iframe|object|embed|form|meta|base|link|style|frame|noscript|template)\b", re.IGNORECASE)
 LIVE_ATTR = re.compile(r"<[^>]*?[\s/\"']on[a-z]+\s*=|<[^>]*(href|src|action|data)\s*=\s*[\"']?\s*(javascript|vbscript|data:text)",
-                       re.I)
+                       re.IGNORECASE)
 
 
 def crude_live(html: str | None) -> bool:
