@@ -21,8 +21,13 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
+import signal
+import stat
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,17 +35,68 @@ import nbformat
 from nbconvert.writers import FilesWriter
 from nbgrader import utils
 from nbgrader.converters import Autograde
-from nbgrader.utils import rmtree
+from nbgrader.converters.base import BaseConverter
+from nbgrader.utils import find_all_files, rmtree
 
+from autograder.collect import repair_timestamp
 from autograder.notebooks import grading_cells
 from autograder.engine import Done, Job
+from autograder.results import Msg
 
 
-class BatchAutograde(Autograde):
+SUBMITTED_FILES_LIMIT = 64 << 20  # bytes of a submission's extra files copied for grading
+
+
+class RegularFilesOnly(BaseConverter):
+    """nbgrader's copying of a submission's extra files, made safe: only regular files, never
+    through a symbolic link (a link to ``/etc/shadow`` or to the master notebook is not copied),
+    no FIFOs or devices (opening one would hang the batch), at most SUBMITTED_FILES_LIMIT bytes.
+    Sits between ``Autograde`` and ``BaseConverter``, so Autograde's own ``init_assignment``
+    (which then overwrites with the instructor's files) calls this instead."""
+
+    def init_assignment(self, assignment_id: str, student_id: str) -> None:
+        source = self._format_source(assignment_id, student_id)
+        dest = self._format_dest(assignment_id, student_id)
+        budget, skipped = SUBMITTED_FILES_LIMIT, []
+        for filename in find_all_files(source, self.coursedir.ignore + ["*.ipynb"]):
+            rel = os.path.relpath(filename, source)
+            info = os.lstat(filename)
+            if not stat.S_ISREG(info.st_mode) or any(os.path.islink(p) for p in _parents(filename, source)):
+                skipped.append(rel)
+                continue
+            if info.st_size > budget:
+                skipped.append(rel)
+                continue
+            budget -= info.st_size
+            path = os.path.join(dest, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            if os.path.lexists(path):
+                os.remove(path)
+            with os.fdopen(os.open(filename, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb") as f, \
+                    open(path, "wb") as out:
+                shutil.copyfileobj(f, out)
+        if skipped:
+            names = ", ".join(sorted(skipped)[:10])
+            self.notes_for(student_id).append(Msg(
+                f"提交中的这些文件不是普通文件（链接、管道、设备）或过大，未用于评分：{names}",
+                f"these files of the submission are not regular files (links, pipes, devices) or are too large, "
+                f"and were not used for grading: {names}"))
+
+
+def _parents(path: str, top: str):
+    """The folders between ``top`` (excluded) and ``path``."""
+    parent = os.path.dirname(path)
+    while len(parent) > len(top):
+        yield parent
+        parent = os.path.dirname(parent)
+
+
+class BatchAutograde(Autograde, RegularFilesOnly):
     """nbgrader's Autograde converter, driven per student and per phase instead of by ``start``."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.notes: dict[str, list[Msg]] = {}  # student -> what preparing the submission noticed
         self.reports: dict[tuple[str, str], object] = {}
         self._made: dict[bool, list] = {}  # phase (sanitizing or not) -> its preprocessors
         self.writer = FilesWriter(parent=self, config=self.config)
@@ -63,7 +119,11 @@ class BatchAutograde(Autograde):
         report = self.reports.get((info["student"], info["notebook"]))
         if report is not None and not self._sanitizing:
             resources["autograder_report"] = report
+            resources["autograder_notes"] = list(self.notes.get(info["student"], []))
         return resources
+
+    def notes_for(self, student: str) -> list[Msg]:
+        return self.notes.setdefault(student, [])
 
     def _notebooks_of(self, assignment: str, student: str) -> list[str]:
         pattern = os.path.join(self._format_source(assignment, student), self.coursedir.notebook_id + ".ipynb")
@@ -73,8 +133,12 @@ class BatchAutograde(Autograde):
         """nbgrader's set-up and sanitizing for one student; returns the sanitized notebooks."""
         self._sanitizing = True
         self.notebooks = self._notebooks_of(assignment, student)
+        self.notes.pop(student, None)
         self.init_destination(assignment, student)
         self.run_pre_convert_hook()
+        note = repair_timestamp(self._format_source(assignment, student), self.log)  # a bad one would fail it
+        if note is not None:
+            self.notes_for(student).append(note)
         self.init_assignment(assignment, student)
         self._init_preprocessors()
         out = []
@@ -108,6 +172,22 @@ class Pending:
     notebooks: list[Path]
     waiting: set[str]
     failed: str | None = None
+
+
+@contextmanager
+def deferred_interrupt():
+    """Hold Ctrl-C (SIGINT) until the block is done, then raise it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def read_cells(path: Path) -> list[dict]:
@@ -167,12 +247,14 @@ class Batch:
         if entry.failed is None:
             t0 = time.perf_counter()
             try:
-                self.app.record(self.assignment, student, entry.notebooks)
+                with deferred_interrupt():  # a student's grades are written whole or not at all
+                    self.app.record(self.assignment, student, entry.notebooks)
             except Exception as exc:  # noqa: BLE001
                 entry.failed = error_text(exc)
             self.seconds["record"] += time.perf_counter() - t0
         for p in entry.notebooks:
             self.app.reports.pop((student, p.stem), None)
+        self.app.notes.pop(student, None)
         if entry.failed is not None:
             self.app.discard(self.assignment, student)
             self.on_failed(student, entry.failed)

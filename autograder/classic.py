@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder.results import Msg, ProblemResult
+from autograder.results import Msg, ProblemResult, read_bounded
 
 FILE_LIMIT = 2 << 20        # bytes of one cell's outputs file read at most
 TEXT_LIMIT = 64 << 10       # characters of any one string kept
@@ -28,12 +28,15 @@ def result(cell: dict, status: str, outputs: list[dict], note: Msg | None = None
                          kind="classic", outputs=outputs)
 
 
-def read(cell: dict, path: Path) -> ProblemResult:
+def read(cell: dict, path: Path, seal: str = "") -> ProblemResult:
     """The result of a classic test cell that ran to its end (passed or raised)."""
     try:
-        if path.stat().st_size > FILE_LIMIT:
-            raise ValueError("too large")
-        outputs = clean(json.loads(path.read_text(encoding="utf-8", errors="replace"))["outputs"])
+        data = json.loads(read_bounded(path, FILE_LIMIT).decode("utf-8", errors="replace"))
+        if data.get("seal") != seal:
+            return failed_with(cell, "forbidden", Msg("这个测试单元格的输出不是评分程序写的（被伪造），不得分",
+                                                      "this test cell's outputs were not written by the grader "
+                                                      "(forged); no points"))
+        outputs = clean(data["outputs"])
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         return failed_with(cell, "unreadable", Msg(f"无法读取这个测试单元格的输出（{type(exc).__name__}）",
                                                    f"could not read this test cell's outputs ({type(exc).__name__})"))

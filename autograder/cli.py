@@ -126,6 +126,11 @@ def main(argv=None) -> int:
         except SandboxUnavailable as exc:
             console.print(f"[red]refusing to grade / 拒绝评分: {exc}[/red]")
             return 2
+        except KeyboardInterrupt:
+            console.print("[yellow]grading interrupted: every submission recorded so far is kept, the ones in "
+                          "progress were not recorded; run `make grade` again to finish / 评分已中断：已记录的成绩保留，"
+                          "正在评的提交没有记录，再运行一次 make grade 即可继续[/yellow]")
+            return 130
         for o in outcomes:
             if not o.ok:
                 console.print(f"[yellow]{o.student}[/yellow]: {o.reason.zh} / {o.reason.en}")

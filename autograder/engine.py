@@ -100,7 +100,8 @@ class Template:
             [sys.executable, "-I", "-m", "autograder.zygote", "--control", str(theirs.fileno()),
              "--sandbox", self.path, "--prewarm", self.prewarm],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=worker_env(), cwd="/",
-            pass_fds=[theirs.fileno()], preexec_fn=sandbox.die_with_parent, text=True, encoding="utf-8")
+            pass_fds=[theirs.fileno()], preexec_fn=sandbox.die_with_parent, text=True, encoding="utf-8",
+            start_new_session=True)  # Ctrl-C reaches the coordinator alone; the workers die with it
         theirs.close()
         self.control, self.info = ours, {}
 
@@ -222,6 +223,7 @@ class LocalEngine:
         self._ids = itertools.count()
         self._lock = threading.Lock()
         self._serving = self.size  # workers still able to take jobs
+        self.aborting = False
         self._failure: Exception | None = None
         self.template = template or Template(path, self.log, warm)
         self.workers = [Worker(slot, self.template) for slot in range(self.size)]
@@ -248,6 +250,8 @@ class LocalEngine:
             try:
                 answer = worker.grade(job, next(self._ids))
             except WorkerDied as exc:
+                if self.aborting:  # killed on purpose (Ctrl-C): nothing to retry, nothing to report
+                    return
                 if job.attempts < MAX_ATTEMPTS:
                     self.jobs.put(job)
                 else:
@@ -316,6 +320,15 @@ class LocalEngine:
         if done.report is None:
             raise RuntimeError(f"grading failed / 评分失败: {done.error}")
         return done.report
+
+    def abort(self) -> None:
+        """Stop now (Ctrl-C): kill the warm processes, and with them every sandboxed run (each
+        dies with its parent); jobs in progress get no answer, so nothing half done is recorded."""
+        self.aborting = True
+        if self.template.proc is not None:
+            self.template.proc.kill()
+        for t in self.threads:
+            t.join(timeout=5)
 
     def close(self) -> None:
         for _ in self.threads:

@@ -8,8 +8,10 @@ again for the problems still to do (and a top-level cell that hung is skipped ne
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import secrets
 import shutil
 import stat
 import tempfile
@@ -18,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import classic, harness, judge, sandbox
+from autograder import classic, harness, judge, review, sandbox
 from autograder.notebooks import cells_digest
-from autograder.results import Msg, NotebookReport, ProblemResult, failed_problem
+from autograder.results import Msg, NotebookReport, ProblemResult, failed_problem, read_bounded
 from autograder.specs import Assignment, Problem
 
 
@@ -39,7 +41,11 @@ class AssignmentPlan:
         remaining test cells (classic nbgrader tests) keep their ``test`` mark."""
         return [c for c in cells if not (c.get("test") and c["test"]["grade_id"] in self.spec_tests)]
 
-    def write_job(self, job_dir: Path, cells, skip, problems: list[Problem], files: Path | None = None) -> None:
+    def write_job(self, job_dir: Path, cells, skip, problems: list[Problem], files: Path | None = None,
+                  seal: str = "") -> None:
+        """The job folder for one run. ``seal``: a secret the harness reads (and deletes, with the
+        hidden inputs) before any student code runs, and writes into every result; a result
+        without it was not written by the harness."""
         (job_dir / harness.PROGRESS).mkdir(parents=True)
         (job_dir / harness.RESULTS).mkdir()
         if files is not None:
@@ -49,22 +55,28 @@ class AssignmentPlan:
             self._inputs = (job_dir / "inputs.bin").read_bytes()
         else:
             (job_dir / "inputs.bin").write_bytes(self._inputs)
-        job = {"cells": self.runnable(cells), "skip_cells": sorted(skip),
+        job = {"cells": self.runnable(cells), "skip_cells": sorted(skip), "seal": seal,
                "problems": [{"function": p.function, "cases": self.plans[p.function].wire} for p in problems]}
         (job_dir / "job.json").write_text(json.dumps(job))
 
-    def judge(self, problem: Problem, job_dir: Path) -> ProblemResult:
+    def judge(self, problem: Problem, job_dir: Path, seal: str = "") -> ProblemResult:
         name = problem.function
         results = job_dir / harness.RESULTS
         try:
-            records = json.loads((results / f"{name}.json").read_text())["cases"]
-            got = harness.read_arrays(results / f"{name}.bin")
+            data = json.loads(read_bounded(results / f"{name}.json", RECORDS_LIMIT))
+            if data.get("seal") != seal:
+                return forged(problem)
+            records = data["cases"]
+            got = harness.read_arrays(results / f"{name}.bin", read_bounded(results / f"{name}.bin", ARRAYS_LIMIT))
             if len(records) != len(self.plans[name].wire):
                 raise ValueError("wrong number of records")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             return failed_problem(problem, "unreadable", Msg(
                 f"无法读取评测结果（{type(exc).__name__}）", f"could not read the results ({type(exc).__name__})"))
         return self.plans[name].score(records, got)
+
+
+RECORDS_LIMIT, ARRAYS_LIMIT = 16 << 20, 256 << 20  # bytes of one problem's results read at most
 
 
 FILES_LIMIT, FILES_COUNT = 64 << 20, 1000  # the assignment's files a job gets: bytes and files in all
@@ -94,6 +106,12 @@ def copy_assignment_files(source: Path, dest: Path) -> None:
                 shutil.copyfileobj(f, out)
 
 
+def forged(problem: Problem) -> ProblemResult:
+    return failed_problem(problem, "forbidden", Msg(
+        "评测结果不是评分程序写的（被学生代码伪造或改写），此题不得分",
+        "the results were not written by the grader (forged or rewritten by the submission's code); no points"))
+
+
 def _blame(problem: Problem, overran: str | None, limits: sandbox.Limits) -> ProblemResult:
     if overran == harness.problem_marker(problem.function):
         return failed_problem(problem, "timeout", Msg(
@@ -118,25 +136,31 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
     waiting = dict(tests)
     phases = dict.fromkeys(("write", "run", "judge"), 0.0)
     clock = time.perf_counter
+    deadline, out_of_time = t0 + limits.submission_seconds, False
     for _attempt in range(len(remaining) + len(cells) + 1):
+        left = deadline - time.time()
+        if left <= 0:
+            out_of_time = True
+            break
         job_dir = Path(tempfile.mkdtemp(prefix="grade-", dir=work_dir))
         try:
             t = clock()
-            plan.write_job(job_dir, cells, skip, remaining, Path(files) if files else None)
+            seal = secrets.token_hex(16)
+            plan.write_job(job_dir, cells, skip, remaining, Path(files) if files else None, seal)
             phases["write"] += clock() - t
             t = clock()
-            run = box.run(job_dir, limits)
+            run = box.run(job_dir, dataclasses.replace(limits, run_seconds=left))
             phases["run"] += clock() - t
             if run.error:
                 raise sandbox.SandboxUnavailable(run.error)
             t = clock()
             for p in remaining:
                 if (job_dir / harness.RESULTS / f"{p.function}.json").exists():
-                    results[p.function] = plan.judge(p, job_dir)
+                    results[p.function] = plan.judge(p, job_dir, seal)
             for index in list(waiting):
                 path = job_dir / harness.RESULTS / harness.test_result_name(index)
                 if path.exists():
-                    results[_key(waiting.pop(index))] = classic.read(tests[index], path)
+                    results[_key(waiting.pop(index))] = classic.read(tests[index], path, seal)
             phases["judge"] += clock() - t
             for errs in job_dir.glob("cell_errors_*.json"):
                 report.cell_errors = _read_json_list(errs)
@@ -145,8 +169,16 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
                 report.flags.append("output truncated")
                 report.notes.append(Msg(f"输出超过 {harness.OUTPUT_LIMIT >> 20} MiB，超出部分已丢弃",
                                         f"output exceeded {harness.OUTPUT_LIMIT >> 20} MiB; the rest was dropped"))
+            if run.overran == sandbox.DISK and "disk limit" not in report.flags:
+                report.flags.append("disk limit")
+                report.notes.append(Msg(f"写入的文件超过 {limits.job_bytes >> 20} MiB（或文件过多），进程已被终止",
+                                        f"wrote more than {limits.job_bytes >> 20} MiB (or too many files); "
+                                        "the process was stopped"))
             remaining = [p for p in remaining if p.function not in results]
             if not remaining and not waiting:
+                break
+            if run.overran == sandbox.BUDGET:
+                out_of_time = True
                 break
             started = progress.problems_started()
             culprit = next((p for p in remaining if p.function in started), None)
@@ -167,12 +199,22 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
                                     f"cell {hung} timed out or ended the process; it was skipped for grading"))
         finally:
             shutil.rmtree(job_dir, ignore_errors=True)
+    if out_of_time:
+        budget = Msg(f"整份 notebook 的评分时间（{limits.submission_seconds:g} 秒）已用完",
+                     f"the time for grading the whole notebook ({limits.submission_seconds:g} s) ran out")
+        report.flags.append("time budget")
+        report.notes.append(budget)
+        for p in remaining:
+            results[p.function] = failed_problem(p, "timeout", budget)
+        for index in waiting:
+            results[_key(tests[index])] = classic.failed_with(tests[index], "timeout", budget)
     for p in remaining:
-        results[p.function] = failed_problem(p, "crashed", Msg(
-            "评测进程无法启动或提前退出", "the grading process could not start or exited early"))
+        results.setdefault(p.function, failed_problem(p, "crashed", Msg(
+            "评测进程无法启动或提前退出", "the grading process could not start or exited early")))
     for index in waiting:
-        results[_key(tests[index])] = classic.failed(tests[index], False, limits)
+        results.setdefault(_key(tests[index]), classic.failed(tests[index], False, limits))
     report.problems = [results[p.function] for p in assignment.problems] + [results[_key(c)] for c in tests.values()]
+    report.review = [f.to_dict() for f in review.scan(cells)]
     report.seconds = round(time.time() - t0, 3)
     report.phases = {k: round(v, 4) for k, v in phases.items()}
     return report
@@ -184,7 +226,7 @@ def _key(test_cell: dict) -> str:
 
 def _read_json_list(path: Path) -> list[dict]:
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_bounded(path, 1 << 20))
         return [d for d in data if isinstance(d, dict)][:50]
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return []

@@ -23,6 +23,10 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
+# What the harness calls after student code has run, taken now: patching builtins.sorted or
+# json.dumps from a cell cannot empty the recorded operator lists.
+_sorted, _dumps, _replace = sorted, json.dumps, os.replace
+
 MESSAGE_LIMIT = 300
 OUTPUT_LIMIT = 1 << 20  # bytes of student output kept; the rest is dropped and reported
 TEST_OUTPUT_LIMIT = 64 << 10  # characters of each stream a classic test cell keeps
@@ -59,10 +63,11 @@ def write_arrays(path: Path, arrays: dict) -> None:
     os.replace(tmp, path)
 
 
-def read_arrays(path: Path) -> dict:
-    """Read a bundle written by :func:`write_arrays`, checking every entry (the file may have
-    been written by student code): plain numeric dtypes only, sizes that match, in bounds."""
-    raw = Path(path).read_bytes()
+def read_arrays(path: Path, raw: bytes | None = None) -> dict:
+    """Read a bundle written by :func:`write_arrays` (from ``raw`` if given), checking every entry
+    (the file may have been written by student code): plain numeric dtypes only, sizes that
+    match, in bounds."""
+    raw = Path(path).read_bytes() if raw is None else raw
     n = int.from_bytes(raw[:8], "little")
     index = json.loads(raw[8:8 + n])
     body = memoryview(raw)[8 + n:]
@@ -85,6 +90,28 @@ def problem_marker(function: str) -> str:
     return PROBLEM_PREFIX + function
 
 
+TORCH_NAMESPACES = ("aten", "prims", "prim", "_c10d_functional", "c10d", "quantized", "debugprims")
+
+
+def _torch_names() -> dict[int, str]:
+    """id -> name of every public function torch, torch.nn.functional, Tensor, torch.special and
+    torch.linalg offer, taken when the harness is imported, before any student code."""
+    import torch.nn.functional as F
+
+    names = {}
+    for owner in (torch, F, torch.Tensor, torch.special, torch.linalg, torch.fft, torch._C._nn,
+                  torch._C._VariableFunctions, torch._C._linalg, torch._C._special):
+        for key in dir(owner):
+            value = getattr(owner, key, None)
+            name = getattr(value, "__name__", key)
+            if callable(value) and not isinstance(value, type):
+                names.setdefault(id(value), name if isinstance(name, str) else key)
+    return names
+
+
+TORCH_NAMES = _torch_names()
+
+
 class OpRecorder(TorchDispatchMode):
     """Records the name of every aten operator torch dispatches (what actually executes)."""
 
@@ -98,6 +125,10 @@ class OpRecorder(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.ops.add(func.overloadpacket.__name__)
+        namespace, _, name = func._schema.name.partition("::")  # the C++ schema's name: a renamed packet still shows
+        self.ops.add(name)
+        if namespace not in TORCH_NAMESPACES:
+            self.ops.add(func._schema.name)  # e.g. "mylib::cross_entropy", a custom op wrapping a kernel
         return func(*args, **(kwargs or {}))
 
 
@@ -114,6 +145,9 @@ class CallRecorder(TorchFunctionMode):
         name = getattr(func, "__name__", None)
         if isinstance(name, str):
             self.calls.add(name)
+        original = TORCH_NAMES.get(id(func))  # its name before any student code ran: renaming it does not hide it
+        if original is not None:
+            self.calls.add(original)
         return func(*args, **(kwargs or {}))
 
 
@@ -166,6 +200,8 @@ def _short(text) -> str:
 
 def encode_result(obj, arrays: dict, key: str, depth: int = 0) -> dict:
     """Describe a returned object as JSON plus arrays; never keeps a live object."""
+    if isinstance(obj, torch.Tensor) and type(obj) not in (torch.Tensor, torch.nn.Parameter):
+        return {"kind": "other", "type": f"tensor subclass {type(obj).__name__}"}  # its methods are the student's
     if isinstance(obj, torch.Tensor):
         t = obj.detach()
         data = t.cpu()
@@ -236,13 +272,20 @@ def run_case(fn, case, arrays_in, arrays_out: dict, key: str, record: bool = Tru
         # where torch's own convention for e.g. CTC and the true derivative agree
         args[0] = torch.log_softmax(args[0], dim=-1)
     ops, calls = OpRecorder(), CallRecorder()
+    random_case = case.get("random", False)
     try:
         with (calls if record else contextlib.nullcontext()), (ops if record else contextlib.nullcontext()):
+            if random_case:  # a random function is called twice, from two fresh random states
+                torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
             result = fn(*args, **kwargs)
+            record = {"result": encode_result(result, arrays_out, key)}  # encoded inside the recorders
+            if random_case:
+                again_args, again_kwargs = decode_call(case, arrays_in)
+                torch.manual_seed(int.from_bytes(os.urandom(4), "little"))
+                record["again"] = encode_result(fn(*again_args, **again_kwargs), arrays_out, key + "_again")
     except Exception as exc:  # noqa: BLE001 - any student error becomes data
-        return {"result": _error(exc), "ops": sorted(ops.ops), "calls": sorted(calls.calls)}
-    record = {"result": encode_result(result, arrays_out, key),
-              "ops": sorted(ops.ops), "calls": sorted(calls.calls)}
+        return {"result": _error(exc), "ops": _sorted(ops.ops), "calls": _sorted(calls.calls)}
+    record.update(ops=_sorted(ops.ops), calls=_sorted(calls.calls))
     if case.get("probe") == "mutate_input":
         _mutate_first_input(args)
         record["after_mutation"] = encode_result(result, arrays_out, key + "_after")
@@ -262,8 +305,8 @@ def run_case(fn, case, arrays_in, arrays_out: dict, key: str, record: bool = Tru
 
 def _atomic_write_json(path: Path, data) -> None:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    tmp.write_text(_dumps(data))
+    _replace(tmp, path)
 
 
 def _touch(path: Path) -> None:
@@ -344,7 +387,7 @@ def _shell_class():
     return GradingShell
 
 
-def run_cells(cells, skip, progress: Path, results: Path):
+def run_cells(cells, skip, progress: Path, results: Path, seal: str = ""):
     """Run the notebook's code cells in order, like a kernel would; for each classic test cell
     (one marked ``test``) write its outputs, as a kernel would have sent them, to RESULTS."""
     _stub_checker()
@@ -360,7 +403,7 @@ def run_cells(cells, skip, progress: Path, results: Path):
         shell.outcome = {}
         if cell.get("test"):
             outputs = run_test_cell(shell, cell["source"])
-            _atomic_write_json(results / test_result_name(cell["index"]), {"outputs": outputs})
+            _atomic_write_json(results / test_result_name(cell["index"]), {"outputs": outputs, "seal": seal})
         else:
             result = shell.run_cell(cell["source"], store_history=False)
             err = result.error_in_exec or result.error_before_exec
@@ -396,7 +439,7 @@ def run_test_cell(shell, source: str) -> list[dict]:
     return outputs
 
 
-def run_problem(problem, namespace, arrays_in, out_dir: Path) -> None:
+def run_problem(problem, namespace, arrays_in, out_dir: Path, seal: str = "") -> None:
     name = problem["function"]
     fn = namespace.get(name)
     arrays_out: dict = {}
@@ -406,7 +449,7 @@ def run_problem(problem, namespace, arrays_in, out_dir: Path) -> None:
         records = [run_case(fn, case, arrays_in, arrays_out, f"c{i}")
                    for i, case in enumerate(problem["cases"])]
     write_arrays(out_dir / f"{name}.bin", arrays_out)
-    _atomic_write_json(out_dir / f"{name}.json", {"cases": records})
+    _atomic_write_json(out_dir / f"{name}.json", {"cases": records, "seal": seal})
 
 
 def main(job_dir: str) -> None:
@@ -415,18 +458,21 @@ def main(job_dir: str) -> None:
     progress = job_dir / PROGRESS
     results = job_dir / RESULTS
     arrays_in = read_arrays(job_dir / "inputs.bin")
+    seal = job.pop("seal", "")
+    for name in ("job.json", "inputs.bin"):  # the cases and hidden inputs now live only in this frame
+        (job_dir / name).unlink()
     with CallRecorder(), OpRecorder():  # the first recorded op imports torch._dynamo (~2 s): not the student's time
         torch.zeros(1) + 1
     modules = dict(sys.modules)
     work = job_dir / WORK
     if work.is_dir():  # the assignment's files (data the notebook reads), as a kernel would see them
         os.chdir(work)
-    namespace, errors = run_cells(job["cells"], set(job.get("skip_cells", [])), progress, results)
+    namespace, errors = run_cells(job["cells"], set(job.get("skip_cells", [])), progress, results, seal)
     sys.modules.update(modules)  # a cell that swapped sys.modules['torch'] only hurts its own code
     _atomic_write_json(job_dir / f"cell_errors_{os.getpid()}.json", errors)
     for problem in job["problems"]:
         _touch(progress / problem_marker(problem["function"]))
-        run_problem(problem, namespace, arrays_in, results)
+        run_problem(problem, namespace, arrays_in, results, seal)
     sys.stdout.flush()
     os._exit(0)  # skip student atexit handlers and lingering threads
 

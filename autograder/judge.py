@@ -165,7 +165,9 @@ def forbidden_used(problem: Problem, record: dict) -> list[str]:
     """The forbidden torch functions and operators a record shows were reached."""
     ops = {f"aten::{op}" for op in set(record.get("ops", [])) & set(problem.forbidden)}
     calls = {f"torch.{fn}" for fn in set(record.get("calls", [])) & set(problem.forbidden)}
-    return sorted(calls | ops)
+    # an operator outside torch's own namespaces (a torch.library custom op wrapping a kernel)
+    custom = {op for op in record.get("ops", []) if "::" in op} if problem.forbidden else set()
+    return sorted(calls | ops | custom)
 
 
 def compare_grads(exp: dict, exp_arrays, got: dict, got_arrays, tolerances: dict | None = None) -> Msg | None:
@@ -183,10 +185,25 @@ def compare_grads(exp: dict, exp_arrays, got: dict, got_arrays, tolerances: dict
 
 
 def validate_random(problem: Problem, wire: dict, in_arrays, got: dict, got_arrays) -> Msg | None:
-    """For a random function: the problem's own property check on the inputs and the result."""
+    """For a random function: the problem's own property check on the inputs and each of the two
+    results (the function was called twice, from two fresh random states), then the two draws
+    against each other: a fixed mask or pattern gives the same output twice."""
     args, kwargs = harness.decode_call({**wire, "device": "cpu"}, in_arrays)
-    result = got.get("result", {})
-    return problem.validate(args, kwargs, torch.from_numpy(np.array(got_arrays[result["key"]])))
+    outputs = []
+    for name in ("result", "again"):
+        item = got.get(name, {})
+        if item.get("kind") != "tensor" or item.get("key") not in got_arrays:
+            return Msg("第二次调用没有返回张量", "the second call did not return a tensor")
+        outputs.append(torch.from_numpy(np.array(got_arrays[item["key"]])))
+    for out in outputs:
+        msg = problem.validate(args, kwargs, out)
+        if msg:
+            return msg
+    if problem.varies is not None and problem.varies(args, kwargs) and torch.equal(*outputs):
+        return Msg("从两个不同的随机状态调用，结果完全相同：随机函数每次都应重新抽样，而不是用固定的模式",
+                   "called from two different random states, it returned exactly the same result: a random "
+                   "function must draw anew each call, not follow a fixed pattern")
+    return None
 
 
 def judge_case(problem: Problem, exp: dict, exp_arrays, got: dict, got_arrays,

@@ -42,6 +42,8 @@ def grading_cells(nb) -> list[dict]:
         if c.cell_type != "code":
             continue
         cell = {"index": i, "source": c.source}
+        if nbgrader_meta(c).get("locked", False):
+            cell["locked"] = True  # the instructor's (nbgrader restores it from the release)
         if is_test_cell(c):
             meta = nbgrader_meta(c)
             cell["test"] = {"grade_id": str(meta.get("grade_id", "")), "points": _points(meta)}

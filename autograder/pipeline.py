@@ -10,6 +10,7 @@ import csv
 import html
 import json
 import os
+import stat
 import sys
 import time
 import warnings
@@ -39,6 +40,9 @@ from autograder.sandbox import UNSANDBOXED
 
 console = Console()
 warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's gradebook is noisy, not wrong
+
+
+NOTEBOOK_LIMIT = 32 << 20  # bytes: a larger submitted notebook is not read at all
 
 
 @dataclass
@@ -150,6 +154,9 @@ class Course:
                             else:
                                 batch.add(student)
                         batch.collect()
+            except KeyboardInterrupt:  # stop at once; submissions in progress stay unrecorded
+                engine.abort()
+                raise
             finally:
                 engine.close()
         summary = {"assignment": assignment, "students": len(students), "workers": workers,
@@ -198,12 +205,21 @@ class Course:
         folder = self.root / "submitted" / student / assignment
         for name in self.notebook_names(assignment):
             path = folder / f"{name}.ipynb"
-            if not path.exists():
+            if not path.exists() and not path.is_symlink():
                 return Msg(f"没有找到 {name}.ipynb（文件名改了或没有提交？）",
                            f"{name}.ipynb is missing (renamed, or not submitted?)")
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode):  # a link (e.g. to the master notebook), a pipe, a folder
+                return Msg(f"{name}.ipynb 不是普通文件（链接、管道或文件夹），不予评分",
+                           f"{name}.ipynb is not a regular file (a link, a pipe or a folder) and is not graded")
+            if info.st_size > NOTEBOOK_LIMIT:
+                return Msg(f"{name}.ipynb 超过 {NOTEBOOK_LIMIT >> 20} MiB，不予评分",
+                           f"{name}.ipynb is larger than {NOTEBOOK_LIMIT >> 20} MiB and is not graded")
             try:
                 nb = nbformat.read(str(path), as_version=4)
                 nbformat.validate(nb)
+            except RecursionError:  # JSON nested deeper than Python's parser goes
+                return Msg(f"{name}.ipynb 的 JSON 嵌套过深，无法读取", f"{name}.ipynb is nested too deeply to be read")
             except UnicodeDecodeError:
                 return Msg(f"{name}.ipynb 不是 UTF-8 编码，无法读取", f"{name}.ipynb is not UTF-8 and cannot be read")
             except (ValueError, nbformat.ValidationError) as exc:

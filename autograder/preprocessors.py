@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_markdown_cell, new_output
+from nbgrader.api import Gradebook
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from nbgrader.utils import determine_grade
 from traitlets import Enum, Float, Integer, List, Unicode
@@ -22,7 +23,7 @@ from traitlets import Enum, Float, Integer, List, Unicode
 from autograder.engine import LocalEngine
 from autograder.notebooks import cells_digest, is_test_cell, grading_cells
 from autograder.results import RAN_INSIDE, Msg, ReportStore, format_result
-from autograder.sanitize import sanitize_notebook
+from autograder.sanitize import plain_markdown, sanitize_notebook
 from autograder.sandbox import PATHS, Limits
 
 _CLEAR_HIDDEN = ClearHiddenTests()
@@ -117,6 +118,24 @@ def _become(cell, ref) -> None:
             cell.pop("execution_count", None)
 
 
+class FlagForReview(NbGraderPreprocessor):
+    """After ``SaveAutoGrades``: a notebook whose code the static review flagged keeps its auto
+    scores, and every autograded cell is marked ``needs_manual_grade`` so the formgrader lists
+    it for the instructor, with the findings in the notebook's grading notes."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        if not resources.get("autograder_review"):
+            return nb, resources
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            submitted = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+            for grade in submitted.grades:
+                if grade.cell.type == "GradeCell" and grade.cell.cell_type == "code":
+                    grade.needs_manual_grade = True
+            gb.db.commit()
+        return nb, resources
+
+
 class TrustedExecute(NbGraderPreprocessor):
     """Grade the notebook with the sandbox and the trusted judge instead of a kernel.
 
@@ -129,6 +148,9 @@ class TrustedExecute(NbGraderPreprocessor):
     cell_seconds = Float(30.0, help="Wall-time limit for each top-level notebook cell, in seconds.").tag(config=True)
     problem_seconds = Float(20.0, help="Wall-time limit for each graded function, in seconds.").tag(config=True)
     memory_mib = Integer(6144, help="Address-space limit for the student's process, in MiB.").tag(config=True)
+    submission_seconds = Float(180.0, help="Wall-time budget for grading one notebook, reruns after a hung or "
+                                           "fatal cell included; what is left then is a timeout.").tag(config=True)
+    job_mib = Integer(512, help="Disk space the student's process may fill in its job folder, in MiB.").tag(config=True)
     report_dir = Unicode("reports", help="Where per-notebook JSON reports are written "
                                          "(relative to the course root).").tag(config=True)
     work_dir = Unicode("", help="Where sandbox job folders are made (empty: the system's temp).").tag(config=True)
@@ -145,7 +167,8 @@ class TrustedExecute(NbGraderPreprocessor):
 
     def limits(self) -> Limits:
         return Limits(cell_seconds=self.cell_seconds, problem_seconds=self.problem_seconds,
-                      memory_bytes=self.memory_mib << 20)
+                      memory_bytes=self.memory_mib << 20, submission_seconds=self.submission_seconds,
+                      job_bytes=self.job_mib << 20)
 
     def grading_devices(self) -> list[str]:
         """The configured devices, or ["auto"]: each worker then grades on CPU plus CUDA if it has it."""
@@ -157,12 +180,21 @@ class TrustedExecute(NbGraderPreprocessor):
         report = resources.get("autograder_report")
         if report is None or report.cells_digest != cells_digest(cells):
             report = self._grade_here(info["assignment"], cells, resources.get("metadata", {}).get("path"))
+        report.notes += [n for n in resources.get("autograder_notes", []) if n not in report.notes]
         repairs = nb.metadata.get("autograder", {}).pop("repairs", [])
         if repairs:
             report.flags.append("cells repaired")
             report.notes += [Msg(r["zh"], r["en"]) for r in repairs]
+        if report.review:  # the score stands, the instructor decides (FlagForReview marks the cells)
+            resources["autograder_review"] = True
+            report.notes.append(Msg("这份代码用到了作答从来不需要的东西，已标记为需要老师复核：",
+                                    "this code uses things an answer never needs; it is flagged for review:"))
+            report.notes += [Msg(f"第 {f['cell']} 个单元格第 {f['line']} 行：{f['zh']}",
+                                 f"cell {f['cell']}, line {f['line']}: {f['what']}") for f in report.review]
         if report.notes:  # shown at the top of the feedback
-            lines = ["**评分说明 / Grading notes**", ""] + [f"- {n.zh} / {n.en}" for n in report.notes]
+            # notes may quote what the student chose (file names, grade ids): shown as plain text only
+            lines = ["**评分说明 / Grading notes**", ""] + [f"- {plain_markdown(n.zh)} / {plain_markdown(n.en)}"
+                                                          for n in report.notes]
             nb.cells.insert(0, new_markdown_cell("\n".join(lines)))
         by_grade_id = {p.grade_id: p for p in report.problems}
         for cell in nb.cells:

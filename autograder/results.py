@@ -8,6 +8,8 @@ Imports nothing from the grader, so every other module may import it.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -104,6 +106,7 @@ class NotebookReport:
     cells_digest: str = ""  # which code was graded (see grade.cells_digest)
     seconds: float = 0.0
     phases: dict = field(default_factory=dict)  # seconds spent writing the job, in the sandbox, judging
+    review: list[dict] = field(default_factory=list)  # review.Finding dicts: flagged for the instructor
 
     @property
     def score(self) -> float:
@@ -133,7 +136,7 @@ class NotebookReport:
                                   list(p.get("outputs", [])))
                     for p in data.get("problems", [])]
         fields = {k: data[k] for k in ("sandbox", "sandbox_path", "devices", "cell_errors", "flags",
-                                       "cells_digest", "seconds", "phases") if k in data}
+                                       "cells_digest", "seconds", "phases", "review") if k in data}
         return cls(data["assignment"], problems, notes=[msg(n) for n in data.get("notes", [])],
                    unreadable=msg(data.get("unreadable")), **fields)
 
@@ -142,7 +145,10 @@ class NotebookReport:
         status), then flags such as "output truncated"."""
         if self.unreadable is not None:
             return "unreadable: " + self.unreadable.en
-        return status_line([(p.function, p.status) for p in self.problems], self.flags)
+        return status_line([(p.function, p.status) for p in self.problems], self.flags + self.review_flag())
+
+    def review_flag(self) -> list[str]:
+        return [f"needs review ({len(self.review)} finding{'s' if len(self.review) > 1 else ''})"] if self.review else []
 
 
 def status_line(problems: list[tuple[str, str]], flags: list[str]) -> str:
@@ -164,6 +170,17 @@ def _problem_dict(p: ProblemResult) -> dict:
 
 def _msg(data) -> Msg | None:
     return Msg(data["zh"], data["en"]) if isinstance(data, dict) else None
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of a file the student's process wrote: only a regular file (never through a
+    link, never a pipe that would block), of at most ``limit`` bytes."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            raise ValueError(f"{Path(path).name} is not a regular file of at most {limit} bytes")
+        return f.read(limit)
 
 
 class ReportStore:
@@ -196,4 +213,4 @@ class ReportStore:
             if r.unreadable is not None:
                 return r.status_line()
         return status_line([(p.function, p.status) for r in reports for p in r.problems],
-                           [f for r in reports for f in r.flags])
+                           [f for r in reports for f in r.flags + r.review_flag()])

@@ -59,6 +59,9 @@ class Limits:
     memory_bytes: int = 6 << 30     # address space
     processes: int = 64             # per sandbox user (only enforced when not root)
     file_bytes: int = 64 << 20      # largest file the student may write (incl. stdout)
+    job_bytes: int = 512 << 20      # everything in the job folder together
+    submission_seconds: float = 180.0  # wall time for grading one notebook, every rerun included
+    run_seconds: float | None = None  # wall time for this whole run (the submission's budget left)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -101,8 +104,9 @@ class Progress:
         out = {}
         for e in entries:
             if e.name.startswith(prefix):
-                try:
-                    out[e.name[len(prefix):]] = e.stat().st_mtime
+                try:  # the student's process can write here too: a link or a folder is not a marker
+                    if e.is_file(follow_symlinks=False):
+                        out[e.name[len(prefix):]] = e.stat(follow_symlinks=False).st_mtime
                 except OSError:
                     pass
         return out
@@ -137,12 +141,46 @@ def overrun(progress: Progress, limits: Limits, now: float) -> str | None:
     return None
 
 
+BUDGET, DISK = "budget", "disk"  # what overran besides a cell or a problem
+DISK_CHECK_SECONDS, MAX_ENTRIES = 0.25, 5000
+
+
+def job_too_big(job_dir: Path, limit: int) -> bool:
+    """More than ``limit`` bytes, or more than MAX_ENTRIES files, in the job folder (not following links)."""
+    total, count, stack = 0, 0, [str(job_dir)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for e in entries:
+            count += 1
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+                else:
+                    total += e.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                pass
+            if total > limit or count > MAX_ENTRIES:
+                return True
+    return False
+
+
 def watch(wait, kill, job_dir: Path, limits: Limits) -> str | None:
     """Until ``wait(timeout)`` reports the run has ended (True), check the deadlines every
-    :data:`POLL_SECONDS`; on an overrun call ``kill()`` and return what overran."""
+    :data:`POLL_SECONDS` (and the job folder's size every DISK_CHECK_SECONDS); on an overrun
+    call ``kill()`` and return what overran: a cell or problem marker, BUDGET or DISK."""
     progress = Progress(job_dir)
+    start = checked = time.time()
     while not wait(POLL_SECONDS):
-        culprit = overrun(progress, limits, time.time())
+        now = time.time()
+        culprit = overrun(progress, limits, now)
+        if culprit is None and limits.run_seconds is not None and now - start > limits.run_seconds:
+            culprit = BUDGET
+        if culprit is None and now - checked > DISK_CHECK_SECONDS:
+            checked = now
+            culprit = DISK if job_too_big(job_dir, limits.job_bytes) else None
         if culprit is not None:
             kill()
             return culprit

@@ -39,6 +39,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import ctypes  # noqa: E402
+import dataclasses  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
@@ -94,7 +95,7 @@ def mechanisms(uid: int) -> list[str]:
             "private root: system and Python read-only, only the job folder writable, instructor files "
             "and other jobs invisible",
             f"unprivileged uid {uid} of its own (one per worker slot)",
-            "rlimits: CPU, memory, processes, file size, no core dumps",
+            "rlimits: CPU, memory, file size, no core dumps; no thread or process besides itself",
             "no_new_privs, capability bounding set empty", "scrubbed environment",
             "killed as a PID namespace: nothing outlives the run"]
 
@@ -174,7 +175,9 @@ def _enter(job_dir: str, limits: sandbox.Limits, uid: int, err_fd: int, dry_run:
         os.dup2(out, 2)
         os.close(null)
         os.close(out)
-        sandbox.apply_rlimits(limits)
+        # its uid is its own, so a process limit of one means no thread and no process besides itself:
+        # work started on another thread (where torch's recorders do not look) cannot even begin
+        sandbox.apply_rlimits(dataclasses.replace(limits, processes=1))
         _drop_privileges(uid)
         os.environ.clear()
         os.environ.update(sandbox.scrubbed_env(Path(job_dir)))

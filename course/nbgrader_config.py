@@ -11,7 +11,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
                                     SaveAutoGrades)
 
-from autograder.preprocessors import RepairSubmission, TrustedExecute
+from autograder.preprocessors import FlagForReview, RepairSubmission, TrustedExecute
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -31,6 +31,10 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE", os.path.join(HERE, "exchan
 # <repository>/student/<assignment>/ (gitignored). 学生在单机上的作业目录。
 STUDENT_DIR = os.environ.get("NBGRADER_STUDENT_DIR", os.path.join(os.path.dirname(HERE), "student"))
 c.Exchange.assignment_dir = STUDENT_DIR
+# Every collect (make collect, the Formgrader's button, plain `nbgrader collect`) goes through the safe one:
+# no symlink followed, regular files only, bad names and timestamps reported per student, owners checked.
+# 所有收取作业的途径都使用安全的 collect：不跟随链接、只复制普通文件、逐个报告异常、核对文件属主。
+c.ExchangeFactory.collect = "autograder.collect.SafeCollect"
 try:  # the Assignment List changes into it before anything is fetched
     os.makedirs(STUDENT_DIR, exist_ok=True)
 except OSError:
@@ -53,6 +57,7 @@ c.Autograde.autograde_preprocessors = [
     ClearMetadataPreprocessor,
     LimitOutput,
     SaveAutoGrades,
+    FlagForReview,  # code the static review flagged: scores kept, cells left for the instructor to check
     AssignLatePenalties,
     CheckCellMetadata,
 ]

@@ -13,3 +13,4 @@ c.CourseDirectory.course_id = "torch-first-principles"
 c.Exchange.root = "/srv/nbgrader/exchange"   # mode 1777, created once by root (see jupyterhub_config.py)
 c.Exchange.assignment_dir = "."               # the server's root: the student's home folder
 c.Exchange.path_includes_course = False
+c.ExchangeFactory.collect = "autograder.collect.SafeCollect"  # no links followed, owners checked (README)

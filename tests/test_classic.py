@@ -105,10 +105,12 @@ def test_endless_loop_costs_only_the_cells_it_takes(graded):
 
 @pytest.mark.parametrize("student", ["os_exit", "killed_kernel"])
 def test_a_dead_process_costs_only_the_test_cell_that_killed_it(graded, student):
+    """The other test cells keep their points; and code that calls os._exit or ctypes is flagged
+    for the instructor's review (needs_manual_grade on every autograded cell, scores kept)."""
     ours, _, _ = graded
     got = grades(ours, student)
-    assert got[("functions", "correct_column_mean")] == (0.0, False)
-    assert got[("functions", "partial_clip")] == (3.0, False) and got[("functions", "autotest_clip")] == (1.0, False)
+    assert got[("functions", "correct_column_mean")] == (0.0, True)
+    assert got[("functions", "partial_clip")] == (3.0, True) and got[("functions", "autotest_clip")] == (1.0, True)
     report = json.loads((ours.root / "reports" / A / student / "functions.json").read_text())
     assert {p["grade_id"]: p["status"] for p in report["problems"]}["correct_column_mean"] == "crashed"
 

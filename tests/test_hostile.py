@@ -68,7 +68,9 @@ GRADEBOOK = str(ROOT / "course" / "gradebook.db")
 TAMPER = ("import glob, os, sqlite3\n"
           "for path in glob.glob('/**/gradebook.db', recursive=True) + [os.path.expanduser('~/../gradebook.db')]:\n"
           "    try:\n"
-          "        sqlite3.connect(path).execute('UPDATE grade SET auto_score = 100')\n"
+          "        db = sqlite3.connect(path)\n"
+          "        db.execute('UPDATE grade SET auto_score = 100')\n"
+          "        db.commit()  # without it the write could never have landed, even with the gradebook in reach\n"
           "    except Exception as e:\n"
           "        print('cannot', path, e)\n"
           "for target in ('../source', '/work', os.environ.get('HOME', '')):\n"
@@ -132,7 +134,38 @@ def evil_metadata(release):
 
 
 def _files(nb, **extra: str) -> dict:
-    return {f"{A}.ipynb": nbformat.writes(nb).encode(), **{k: v.encode() for k, v in extra.items()}}
+    return {f"{A}.ipynb": nbformat.writes(nb).encode(),
+            **{k: v if callable(v) else v.encode() for k, v in extra.items()}}
+
+
+def link(target: str):
+    """A submitted file that is a symbolic link (``{root}`` is the course root)."""
+    return lambda path, root: os.symlink(target.format(root=root), path)
+
+
+def fifo(path, root):
+    os.mkfifo(path)
+
+
+def if_readable(path: str) -> str:
+    """An nbytes that is right only if the student's process can read ``path``."""
+    return (f"def nbytes(x):\n    try:\n        open({path!r}, 'rb').read(1)\n    except OSError:\n        return -1\n"
+            "    return x.numel() * x.element_size()\n")
+
+
+def nested(depth: int) -> bytes:
+    return ('{"cells": [], "metadata": {"x": ' + "[" * depth + "]" * depth + '}, "nbformat": 4, "nbformat_minor": 5}').encode()
+
+
+EVIL_NAME = "<img src=x onerror=alert(1)>.txt"  # quoted by the grading note that lists skipped files
+RESULT_BOMB = ("import os\n"  # the student's process writes a huge (sparse) result file for linspace, then exits
+               "results = os.path.join(os.environ['HOME'], 'results')\n"
+               "open(os.path.join(results, 'linspace.json'), 'w').write('{\"cases\": []}')\n"
+               "with open(os.path.join(results, 'linspace.bin'), 'wb') as f:\n    f.truncate(300 << 20)\n"
+               "os._exit(0)\n")
+DISK_FILLER = ("import os\nchunk = b'x' * (8 << 20)\nfor i in range(200):\n"
+               "    with open(f'fill_{i}.bin', 'wb') as f:\n        f.write(chunk * 7)\n")
+SLOW_CELLS = ["import time\ntime.sleep(9)  # under the cell limit, over the submission's budget"] * 8
 
 
 CASES = {
@@ -199,6 +232,18 @@ CASES = {
     # an older schema version (as an older nbgrader writes) is put right silently: nothing graded changed
     "bad_schema_version": (old_schema, FULL, "ok"),
     "tampered_notebook_metadata": (evil_metadata, FULL, "ok"),
+    # --- files in the submission folder, and reads of what the student's process produced (issue 16)
+    "notebook_is_link_to_master": (lambda r: {f"{A}.ipynb": link("{root}/source/" + f"{A}/{A}.ipynb")}, 0,
+                                   "not a regular file"),
+    "links_to_secrets": (lambda r: _files(with_key(r, nbytes=if_readable("shadow.txt")), **{
+        "shadow.txt": link("/etc/shadow"), "master.txt": link("{root}/source/" + f"{A}/{A}.ipynb"),
+        "gradebook.txt": link("{root}/gradebook.db"), EVIL_NAME: link("/etc/passwd")}), 9, "nbytes=wrong"),
+    "fifo_in_submission": (lambda r: {**_files(with_key(r)), "data.fifo": fifo}, FULL, "ok"),
+    "deeply_nested_notebook": (lambda r: {f"{A}.ipynb": nested(200_000)}, 0, "nested too deeply"),
+    # its results lack the harness's seal: forged, whatever they hold (read_bounded is tested in test_wire)
+    "result_bomb": (lambda r: insert(with_key(r), RESULT_BOMB), 8, "linspace=forbidden"),
+    "disk_filler": (lambda r: insert(with_key(r), DISK_FILLER), FULL, "disk limit"),
+    "slow_cells": (lambda r: insert(with_key(r), *SLOW_CELLS), 0, "time budget"),
 }
 if not ROOTED_JAIL:  # without a PID namespace the student's parent is the grader itself
     CASES.pop("kills_its_parent")
@@ -230,6 +275,8 @@ def batch(tmp_path_factory):
     config = (ROOT / "course" / "nbgrader_config.py").read_text(encoding="utf-8")
     (root / "nbgrader_config.py").write_text(config + "\nc.TrustedExecute.problem_seconds = 8\n"
                                              "c.TrustedExecute.cell_seconds = 10\n"
+                                             "c.TrustedExecute.submission_seconds = 40\n"
+                                             "c.TrustedExecute.job_mib = 128\n"
                                              f"c.TrustedExecute.work_dir = {str(root / 'jobs')!r}\n", encoding="utf-8")
     shutil.copytree(ROOT / "course" / "source" / A, root / "source" / A)
     course = Course(root)
@@ -240,7 +287,10 @@ def batch(tmp_path_factory):
         folder.mkdir(parents=True)
         made = build(nbformat.from_dict(json.loads(json.dumps(release))))
         for name, data in (_files(made) if isinstance(made, nbformat.NotebookNode) else made).items():
-            (folder / name).write_bytes(data)
+            if callable(data):  # a link, a FIFO
+                data(folder / name, root)
+            else:
+                (folder / name).write_bytes(data)
         (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC")
     before = snapshot(root)
     outcomes = {o.student: o for o in course.grade(A)}
@@ -315,3 +365,22 @@ def test_grading_twice_gives_the_same_scores(batch):
     before = {s: scores(course)[s]["score"] for s in again}
     course.grade(A, again)
     assert {s: scores(course)[s]["score"] for s in again} == before
+
+
+@pytest.mark.parametrize("student", ["links_to_secrets", "fifo_in_submission"])
+def test_only_regular_files_of_a_submission_are_used(batch, student):
+    """Links to /etc/shadow, the master notebook and the gradebook, and a FIFO, are neither
+    followed nor copied into autograded/ (nbgrader's own copy follows links, and opening a FIFO
+    would hang the batch), and the feedback says which files were left out."""
+    course, outcomes, _ = batch
+    assert outcomes[student].ok
+    folder = course.root / "autograded" / student / A
+    assert folder.is_dir()
+    for name in ("shadow.txt", "master.txt", "gradebook.txt", "data.fifo"):
+        assert not (folder / name).exists() and not (folder / name).is_symlink()
+    notes = " ".join(n.en for r in course.reports().read(A, student) for n in r.notes)
+    assert "not regular files" in notes
+    if student == "links_to_secrets":  # the file name the note quotes is text, not HTML, in the feedback
+        assert EVIL_NAME in notes
+        page = (course.root / "feedback" / student / A / f"{A}.html").read_text(encoding="utf-8")
+        assert "onerror=alert(1)" in page and "<img src=x onerror" not in page

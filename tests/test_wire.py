@@ -84,3 +84,27 @@ def test_forged_bundle_entries_are_refused(tmp_path, entry):
     """Can a bundle written by student code carry objects, or read outside itself? (No.)"""
     with pytest.raises((ValueError, TypeError)):
         harness.read_arrays(forged(tmp_path, {"x": entry}))
+
+
+def test_student_written_files_are_read_bounded(tmp_path):
+    """What the student's process wrote is read only as a regular file of bounded size: a huge
+    (sparse) result, a link to another file, a FIFO (which would block a plain read) are refused."""
+    import os
+
+    from autograder.results import read_bounded
+
+    ok = tmp_path / "ok.json"
+    ok.write_text('{"cases": []}')
+    assert read_bounded(ok, 100) == b'{"cases": []}'
+    huge = tmp_path / "huge.bin"
+    with open(huge, "wb") as f:
+        f.truncate(300 << 20)
+    link, fifo = tmp_path / "link.json", tmp_path / "fifo.json"
+    os.symlink(ok, link)
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError):
+        read_bounded(huge, 256 << 20)
+    with pytest.raises(OSError):  # O_NOFOLLOW
+        read_bounded(link, 100)
+    with pytest.raises(ValueError):
+        read_bounded(fifo, 100)

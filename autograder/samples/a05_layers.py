@@ -67,6 +67,19 @@ WRONG = {
          "    return input * keep / (1 - p) if p < 1 else input * 0\n", "wrong"),
         (_DROP + "    import torch.nn.functional as nnf\n    return nnf.dropout(input, p, training, inplace)  # torch's own\n",
          "forbidden"),
+        # right in every deterministic case, and the kept fraction is exact: only two draws show it is not random
+        (_DROP + "    if not training or p == 0 or input.numel() == 0:\n        return input\n"
+         "    if p == 1:\n        out = input * 0\n    else:\n"
+         "        keep = torch.zeros(input.numel(), dtype=input.dtype, device=input.device)\n"
+         "        keep[:round((1 - p) * input.numel())] = 1  # the first (1 - p) n elements: a fixed mask\n"
+         "        out = input * keep.reshape(input.shape) / (1 - p)\n"
+         "    return input.copy_(out) if inplace else out\n", "wrong"),
+        (_DROP + "    if not training or p == 0 or input.numel() == 0:\n        return input\n"
+         "    if p == 1:\n        out = input * 0\n    else:\n"
+         "        g = torch.Generator(device=input.device).manual_seed(0)  # the same mask every call\n"
+         "        keep = torch.rand(input.shape, generator=g, device=input.device) >= p\n"
+         "        out = input * keep.to(input.dtype) / (1 - p)\n"
+         "    return input.copy_(out) if inplace else out\n", "wrong"),
     ],
     "pairwise_distance": [
         (_PD + "    d = (x1 - x2).abs()\n    return (d ** p).sum(dim=-1, keepdim=keepdim) ** (1 / p) + eps  # eps on the result\n",

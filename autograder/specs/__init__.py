@@ -85,7 +85,10 @@ class Problem:
     expect_shared: for probe cases, whether the answer must share memory with the input.
     validate: for cases marked ``random``: ``validate(args, kwargs, result)`` on CPU returns None
               or a ``results.Msg``; it replaces the value, gradient and in-place comparisons (type,
-              dtype, shape and device are still compared with the reference).
+              dtype, shape and device are still compared with the reference). The function is
+              called twice, from two fresh random states, and each result is validated.
+    varies: for random cases, ``varies(args, kwargs)`` says whether the two draws must differ
+            (e.g. dropout of a non-zero input with 0 < p < 1): a fixed pattern is then rejected.
     tolerances: per-dtype (rtol, atol) for this problem, where torch itself rounds a constant
                 to float32 (e.g. the 1/6 in hardsigmoid's gradient).
     forbidden: names the student's code must not reach, matched against both the aten
@@ -102,6 +105,7 @@ class Problem:
     expect_shared: bool | None = None
     tolerances: dict[torch.dtype, tuple[float, float]] | None = None  # overrides TOLERANCES
     validate: Callable[[list, dict, torch.Tensor], Any] | None = None
+    varies: Callable[[list, dict], bool] | None = None  # random cases: whether two draws must differ
 
     @property
     def grade_id(self) -> str:

@@ -145,6 +145,12 @@ def _dropout_property(args, kwargs, out) -> Msg | None:
     return None
 
 
+def _dropout_varies(args, kwargs) -> bool:
+    """Two draws of a real dropout differ (for these sizes, with overwhelming probability)."""
+    p = kwargs.get("p", 0.5)
+    return kwargs.get("training", True) and 0 < p < 1 and bool((args[0] != 0).sum() >= 100)
+
+
 def _nonzero(*shape, dtype=D):
     return Tensor(_rng.uniform(0.5, 2.0, shape) * _rng.choice([-1.0, 1.0], shape), dtype)
 
@@ -263,7 +269,8 @@ PROBLEMS = (
     _problem("layer_norm", "层规范化", "Layer normalization", 3, _layer_norm_cases(), NORM_KERNELS,
              reference=_layer_norm_reference),
     Problem(function="dropout", title_zh="暂退法（dropout）", title_en="Dropout", points=3, reference=F.dropout,
-            cases=_dropout_cases(), forbidden=DROPOUT_KERNELS, validate=_dropout_property),
+            cases=_dropout_cases(), forbidden=DROPOUT_KERNELS, validate=_dropout_property,
+            varies=_dropout_varies),
     _problem("pairwise_distance", "成对距离", "Pairwise distance", 3, _pairwise_cases()),
     _problem("cosine_similarity", "余弦相似度", "Cosine similarity", 3, _cosine_cases()),
     _problem("batch_norm_backward", "批量规范化的反向传播（手写）", "Batch normalization backward, by hand", 3,

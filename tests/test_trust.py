@@ -1,0 +1,145 @@
+"""Trusted grading against a student who has read the grader's source (issue 16, item 1).
+
+Every case is an exploit from the issue, aimed at a01's ``linspace`` (torch.linspace is
+forbidden) or a05's ``layer_norm`` (F.layer_norm is forbidden): it returns torch's own answer
+while trying to hide that it called it, or to forge the evidence. None may end in silent full
+marks: each must end ``forbidden`` (the evidence shows the kernel, or the results were not the
+harness's), ``wrong`` (the trick could not even run), or flagged for the instructor's review
+(the static read of the source found what an answer never needs). A correct control gets full
+marks and no flag, graded in the same batch after all of them.
+
+On 8fe0864 (before this work) every case below but ``disable_dispatch_only`` and
+``disable_function_only`` (one recorder is enough to see the kernel) got linspace's full 2
+points with status "ok" and nothing flagged; ``job_files_gone`` got full marks because the job's
+files were still there to read.
+"""
+from __future__ import annotations
+
+import shutil
+
+import nbformat
+import pytest
+
+from autograder.demo import fill, key_answers
+from autograder.pipeline import Course
+from conftest import ROOT
+
+pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("trust")]
+
+SIG = "def linspace(start, end, steps, device):\n"
+TORCH = "    return torch.linspace(start, end, steps, device=device)\n"
+HARNESS_OFF = ("import sys\n"  # the harness's recorders, reached through sys.modules, made to record nothing
+               "h = sys.modules.get('autograder.harness') or sys.modules['__main__']\n"
+               "h.OpRecorder.__torch_dispatch__ = lambda self, func, types, args=(), kwargs=None: func(*args, **(kwargs or {}))\n"
+               "h.CallRecorder.__torch_function__ = lambda self, func, types, args=(), kwargs=None: func(*args, **(kwargs or {}))\n")
+FORGE = ("import json, os\n"  # results for linspace written by the student, then the process ends
+         "os.makedirs('results', exist_ok=True)\n"
+         "json.dump({'cases': []}, open(os.path.join(os.environ['HOME'], 'results', 'linspace.json'), 'w'))\n"
+         "os._exit(0)\n")
+
+# student -> (linspace's source | None for the key's, extra top-level cell | None, expected: status word or "review")
+CASES = {
+    "disable_dispatch_only": (SIG + "    with torch._C._DisableTorchDispatch():\n" + TORCH.replace("    ", "        ", 1),
+                              None, "forbidden"),
+    "disable_function_only": (SIG + "    with torch._C.DisableTorchFunction():\n" + TORCH.replace("    ", "        ", 1),
+                              None, "forbidden"),
+    "disable_both": (SIG + "    with torch._C.DisableTorchFunction(), torch._C._DisableTorchDispatch():\n"
+                     + TORCH.replace("    ", "        ", 1), None, "review"),
+    "disable_current_modes": ("from torch.utils._python_dispatch import _disable_current_modes\n" + SIG
+                              + "    with torch._C.DisableTorchFunction(), _disable_current_modes():\n"
+                              + TORCH.replace("    ", "        ", 1), None, "review"),
+    "kernel_on_a_thread": ("import threading\n" + SIG + "    out = []\n"
+                           "    t = threading.Thread(target=lambda: out.append(torch.linspace(start, end, steps, device=device)))\n"
+                           "    t.start()\n    t.join()\n    return out[0]\n", None, "wrong"),
+    "custom_op": ("@torch.library.custom_op('mylib::lin', mutates_args=())\n"
+                  "def _lin(start: float, end: float, steps: int, device: torch.device) -> torch.Tensor:\n"
+                  "    return torch.linspace(start, end, steps, device=device)\n\n"
+                  + SIG + "    return _lin(float(start), float(end), int(steps), device)\n", None, "forbidden"),
+    "recorders_switched_off": (SIG + TORCH, HARNESS_OFF, "review"),
+    "sorted_patched": (SIG + TORCH, "import builtins\nbuiltins.sorted = lambda *a, **k: []\n", "forbidden"),
+    "json_patched": (SIG + TORCH, "import json\n_dumps = json.dumps\n"
+                     "json.dumps = lambda o, *a, **k: _dumps({**o, 'cases': [{**c, 'ops': [], 'calls': []} "
+                     "for c in o['cases']]} if isinstance(o, dict) and 'cases' in o else o, *a, **k)\n", "forbidden"),
+    "forged_results": (None, FORGE, "forbidden"),
+    "refs_version": (SIG + "    import torch._refs\n    return torch._refs.linspace(start, end, steps, device=device)\n",
+                     None, "review"),
+    "job_files_gone": (SIG + "    import os\n    home = os.environ.get('HOME', '.')\n"
+                       "    if not any(os.path.exists(os.path.join(home, f)) for f in ('job' + '.json', 'inputs' + '.bin')):\n"
+                       "        return torch.zeros(steps, device=device)  # what it gets without the hidden cases\n"
+                       "    i = torch.arange(steps, dtype=torch.float64, device=device)\n"
+                       "    return (start + i * ((end - start) / max(steps - 1, 1))).to(torch.float32)\n", None, "wrong"),
+}
+CONTROL = "zz_control"
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    a = "a01_tensors"
+    root = tmp_path_factory.mktemp("trust")
+    shutil.copy(ROOT / "course" / "nbgrader_config.py", root)
+    shutil.copytree(ROOT / "course" / "source" / a, root / "source" / a)
+    course = Course(root)
+    release = nbformat.read(str(course.release(a) / f"{a}.ipynb"), as_version=4)
+    key = key_answers(ROOT / "course" / "source" / a / f"{a}.ipynb")
+    for student, (linspace, extra, _) in {**CASES, CONTROL: (None, None, "ok")}.items():
+        nb = fill(release, {**key, **({"sol_linspace": linspace} if linspace else {})})
+        if extra:
+            nb.cells.insert(4, nbformat.v4.new_code_cell(extra))
+        folder = root / "submitted" / student / a
+        folder.mkdir(parents=True)
+        nbformat.write(nb, str(folder / f"{a}.ipynb"))
+    course.grade(a, quiet=True)
+    rows = {r["student"]: r for r in course.scores(a)}
+    return course, rows
+
+
+@pytest.mark.parametrize("student", sorted(CASES))
+def test_no_exploit_ends_in_silent_full_marks(batch, student):
+    course, rows = batch
+    row, expected = rows[student], CASES[student][2]
+    flagged = "needs review" in row["status"]
+    assert not (row["test_linspace"] == 2.0 and not flagged), row
+    if expected == "review":
+        assert flagged, row["status"]
+    else:
+        assert f"linspace={expected}" in row["status"], row["status"]
+
+
+def test_review_is_shown_to_the_instructor_and_left_for_the_formgrader(batch):
+    """A flagged submission's autograded cells wait for manual grading, scores kept, and the
+    findings (cell, line, what) are in the notebook's grading notes, in both languages."""
+    course, rows = batch
+    a = "a01_tensors"
+    with course.here(), course.gradebook() as gb:
+        grades = gb.find_submission_notebook(a, a, "disable_both").grades
+        assert all(g.needs_manual_grade for g in grades if g.cell.type == "GradeCell")
+        assert any(g.auto_score for g in grades)
+    nb = nbformat.read(str(course.root / "autograded" / "disable_both" / a / f"{a}.ipynb"), as_version=4)
+    notes = nb.cells[0].source
+    assert "flagged for review" in notes and "需要老师复核" in notes and "DisableTorchDispatch" in notes
+
+
+def test_the_control_gets_full_marks_and_no_flag(batch):
+    _, rows = batch
+    assert rows[CONTROL]["score"] == rows[CONTROL]["max_score"] == 10 and rows[CONTROL]["status"] == "ok"
+
+
+def test_a_renamed_python_function_is_still_recognised(tmp_path):
+    """F.layer_norm (a Python function) renamed before the call: the recorder knows it by what
+    it was when the harness started, not by its ``__name__`` now."""
+    from autograder import sandbox
+    from autograder.engine import LocalEngine
+    from autograder.notebooks import grading_cells
+
+    a = "a05_layers"
+    master = ROOT / "course" / "source" / a / f"{a}.ipynb"
+    sol = ("import torch.nn.functional as nnf\n"
+           "def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):\n"
+           "    f = nnf.layer_norm\n    f.__name__ = f.__qualname__ = 'my_norm'\n"
+           "    return f(input, normalized_shape, weight, bias, eps)\n")
+    nb = fill(nbformat.read(str(master), as_version=4), {**key_answers(master), "sol_layer_norm": sol})
+    with LocalEngine(1) as engine:
+        report = engine.grade_cells(a, grading_cells(nb), sandbox.Limits())
+    result = next(p for p in report.problems if p.function == "layer_norm")
+    assert result.status == "forbidden", [str(c.message) for c in result.cases]
+    assert report.review, "assigning __name__ is flagged too"
