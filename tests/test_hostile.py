@@ -161,7 +161,7 @@ EVIL_NAME = "<img src=x onerror=alert(1)>.txt"  # quoted by the grading note tha
 RESULT_BOMB = ("import os\n"  # the student's process writes a huge (sparse) result file for linspace, then exits
                "results = os.path.join(os.environ['HOME'], 'results')\n"
                "open(os.path.join(results, 'linspace.json'), 'w').write('{\"cases\": []}')\n"
-               "with open(os.path.join(results, 'linspace.bin'), 'wb') as f:\n    f.truncate(300 << 20)\n"
+               "with open(os.path.join(results, 'linspace.bin'), 'wb') as f:\n    f.truncate(60 << 20)  # under the file-size rlimit\n"
                "os._exit(0)\n")
 DISK_FILLER = ("import os\nchunk = b'x' * (8 << 20)\nfor i in range(200):\n"
                "    with open(f'fill_{i}.bin', 'wb') as f:\n        f.write(chunk * 7)\n")
