@@ -58,7 +58,8 @@ from autograder import sandbox  # noqa: E402  (torch comes with the harness, in 
 PRELOAD = ("torch.utils._python_dispatch", "torch.overrides", "numpy.random", "secrets",
            "IPython.core.interactiveshell", "IPython.core.application", "IPython.core.completer",
            "IPython.core.completerlib", "IPython.core.crashhandler", "IPython.core.logger", "IPython.core.magics",
-           "IPython.core.oinspect", "IPython.utils.generics", "IPython.utils.wildcard", "sqlite3", "bdb")
+           "IPython.core.oinspect", "IPython.utils.generics", "IPython.utils.wildcard", "sqlite3", "bdb",
+           "stack_data")  # IPython formats a traceback with it (a classic test cell that fails)
 # Not matplotlib (0.5 s): no assignment imports it; a submission that does reads it from disk.
 
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x00020000, 0x02000000, 0x04000000
@@ -106,6 +107,9 @@ def _build_root(new_root: str, job_dir: str) -> None:
     """A tmpfs root holding only the system, Python and this job folder (as bwrap would)."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+    for d, mode in (("/tmp", "1777"), ("/dev", "0755"), ("/dev/shm", "1777")):  # first: Python may live under /tmp
+        os.makedirs(new_root + d, exist_ok=True)
+        _mount("tmpfs", new_root + d, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode},size=256m")
     for path in sandbox.system_paths():
         target = new_root + path
         if os.path.islink(path) and os.path.dirname(path) == "/":  # /bin -> usr/bin on merged-/usr systems
@@ -114,9 +118,6 @@ def _build_root(new_root: str, job_dir: str) -> None:
         os.makedirs(target, exist_ok=True)
         _mount(path, target, None, MS_BIND | MS_REC)
         _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    for d, mode in (("/tmp", "1777"), ("/dev", "0755"), ("/dev/shm", "1777")):
-        os.makedirs(new_root + d, exist_ok=True)
-        _mount("tmpfs", new_root + d, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode},size=256m")
     os.makedirs(new_root + job_dir, exist_ok=True)  # after /tmp: the job folder may live under it
     _mount(job_dir, new_root + job_dir, None, MS_BIND)
     _mount(None, new_root + job_dir, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)

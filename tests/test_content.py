@@ -1,4 +1,5 @@
 """Content rules: bilingual pairing, executed lessons, clean masters, consistent grade ids."""
+import os
 import re
 import subprocess
 import sys
@@ -203,7 +204,8 @@ def test_generated_editions_pass_nbval(tmp_path):
     picked = [tmp_path / "zh" / "01_tensors.ipynb", tmp_path / "en" / "04_modules.ipynb"]
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", "-q", "--nbval",
                           "--nbval-sanitize-with", str(ROOT / "notebooks" / "nbval_sanitize.cfg"),
-                          *map(str, picked)], cwd=tmp_path, capture_output=True, text=True, check=False)
+                          *map(str, picked)], cwd=tmp_path, capture_output=True, text=True, check=False,
+                         env={k: v for k, v in os.environ.items() if k != "MPLBACKEND"})  # the kernel's inline backend, as in a lesson
     assert run.returncode == 0, run.stdout[-3000:]
     assert " passed" in run.stdout and "failed" not in run.stdout
 
