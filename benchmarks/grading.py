@@ -83,7 +83,8 @@ def write_submissions(course_root: Path, assignment: str, plan: dict) -> None:
     for student, answers in plan.items():
         nb = demo.fill(release, answers) if answers is not None else nbformat.from_dict(release)
         if student in HOSTILE:
-            nb.cells.insert(4, nbformat.v4.new_code_cell(HOSTILE[student]))
+            setup = next(i for i, c in enumerate(nb.cells) if notebooks.nbgrader_meta(c).get("grade_id") == "setup")
+            nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(HOSTILE[student]))
         folder = course_root / "submitted" / student / assignment
         folder.mkdir(parents=True)
         nbformat.write(nb, str(folder / f"{assignment}.ipynb"))

@@ -36,7 +36,9 @@ def with_key(release, **answers):
     return fill(release, {**key, **{f"sol_{k}": v for k, v in answers.items()}})
 
 
-def insert(nb, *sources, at=4):
+def insert(nb, *sources, at=None):
+    """New code cells, by default right after the locked setup cell (imports and seeds done)."""
+    at = find(nb, "setup") + 1 if at is None else at
     for s in reversed(sources):
         nb.cells.insert(at, cell(s))
     return nb
@@ -186,7 +188,7 @@ CASES = {
                                           "    try:\n        os.kill(pid, signal.SIGKILL)\n"
                                           "    except Exception as e:\n        print(e)\n"), FULL, "ok"),
     "sys_exit_cell": (lambda r: insert(with_key(r), "import sys\nsys.exit(0)"), FULL, "ok"),
-    "os_exit_cell": (lambda r: insert(with_key(r), "import os\nos._exit(0)"), FULL, "ok; cell 4 skipped"),
+    "os_exit_cell": (lambda r: insert(with_key(r), "import os\nos._exit(0)"), FULL, "ok; cell 6 skipped"),
     "os_exit_in_function": (lambda r: with_key(r, pick_device="def pick_device():\n    import os\n    os._exit(3)\n"),
                             9, "pick_device=crashed"),
     "sys_exit_in_function": (lambda r: with_key(r, nbytes="def nbytes(x):\n    import sys\n    sys.exit(1)\n"),

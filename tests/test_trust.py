@@ -84,7 +84,8 @@ def batch(tmp_path_factory):
     for student, (linspace, extra, _) in {**CASES, CONTROL: (None, None, "ok")}.items():
         nb = fill(release, {**key, **({"sol_linspace": linspace} if linspace else {})})
         if extra:
-            nb.cells.insert(4, nbformat.v4.new_code_cell(extra))
+            setup = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+            nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(extra))
         folder = root / "submitted" / student / a
         folder.mkdir(parents=True)
         nbformat.write(nb, str(folder / f"{a}.ipynb"))
