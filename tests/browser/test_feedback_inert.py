@@ -113,7 +113,9 @@ def test_feedback_page_is_inert(course, page, shot, how, weakened):
     page.get_by_text(MARKER).first.scroll_into_view_if_needed()
     shot(page, f"12_feedback_{how}_{'weakened' if weakened else 'inert'}")
     if weakened:
-        assert {"img-onerror", "script", "table-foster", "grade-id-note", "javascript-link"} <= set(live), live
+        assert {"img-onerror", "script", "table-foster", "javascript-link"} <= set(live), live
+        # the grading notes quote the hostile grade id as plain text, whether or not the sanitizer ran
+        assert "grade-id-note" not in live, live
     else:
         assert live == [], live
         assert re.search(r"Score:\s*10(\.0+)?\s*/\s*10", page.inner_text("body"))  # the payloads cost nothing
