@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import glob
 import os
-import shutil
 import signal
 import stat
 import threading
@@ -41,7 +40,7 @@ from nbgrader.utils import find_all_files, rmtree
 from autograder.collect import repair_timestamp
 from autograder.notebooks import grading_cells
 from autograder.engine import Done, Job
-from autograder.results import Msg
+from autograder.results import Msg, copy_regular_file
 
 
 SUBMITTED_FILES_LIMIT = 64 << 20  # bytes of a submission's extra files copied for grading
@@ -72,9 +71,7 @@ class RegularFilesOnly(BaseConverter):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             if os.path.lexists(path):
                 os.remove(path)
-            with os.fdopen(os.open(filename, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb") as f, \
-                    open(path, "wb") as out:
-                shutil.copyfileobj(f, out)
+            copy_regular_file(filename, path)
         if skipped:
             names = ", ".join(sorted(skipped)[:10])
             self.notes_for(student_id).append(Msg(

@@ -48,7 +48,7 @@ from nbgrader.exchange.default.collect import ExchangeCollect, groupby
 from nbgrader.utils import parse_utc
 from traitlets import Float, Integer
 
-from autograder.results import Msg
+from autograder.results import Msg, read_bounded
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"   # nbgrader's Exchange.timestamp_format, in UTC
 RANDOM = re.compile(r"[A-Za-z0-9_=-]{1,64}")
@@ -121,16 +121,9 @@ def utc_text(when: dt.datetime) -> str:
 def read_small(path: str | Path, dir_fd: int | None = None, limit: int = 256) -> bytes | None:
     """The bytes of a small regular file, never following a symlink or opening a FIFO/device; None if not."""
     try:
-        fd = os.open(path, OPEN_FILE, dir_fd=dir_fd)
-    except OSError:
+        return read_bounded(path, limit, dir_fd=dir_fd)
+    except (OSError, ValueError):
         return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = os.read(fd, limit + 1)
-        return data if len(data) <= limit else None
-    finally:
-        os.close(fd)
 
 
 def repair_timestamp(submission: str | Path, log=None) -> Msg | None:

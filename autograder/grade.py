@@ -22,7 +22,7 @@ import numpy as np
 
 from autograder import classic, harness, judge, review, sandbox
 from autograder.notebooks import cells_digest
-from autograder.results import Msg, NotebookReport, ProblemResult, failed_problem, read_bounded
+from autograder.results import Msg, NotebookReport, ProblemResult, copy_regular_file, failed_problem, read_bounded
 from autograder.specs import Assignment, Problem
 
 
@@ -101,9 +101,7 @@ def copy_assignment_files(source: Path, dest: Path) -> None:
             budget -= size
             target = dest / src.relative_to(source)
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as f, open(target, "wb") as out:
-                shutil.copyfileobj(f, out)
+            copy_regular_file(src, target)
 
 
 def forged(problem: Problem) -> ProblemResult:

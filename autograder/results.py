@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -172,15 +173,25 @@ def _msg(data) -> Msg | None:
     return Msg(data["zh"], data["en"]) if isinstance(data, dict) else None
 
 
-def read_bounded(path: Path, limit: int) -> bytes:
-    """The bytes of a file the student's process wrote: only a regular file (never through a
-    link, never a pipe that would block), of at most ``limit`` bytes."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+OPEN_STUDENT_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # no link followed, no FIFO waited on
+
+
+def read_bounded(path, limit: int, dir_fd: int | None = None) -> bytes:
+    """The bytes of a file a student controls: only a regular file (never through a link, never
+    a pipe that would block), of at most ``limit`` bytes; else OSError or ValueError."""
+    fd = os.open(path, OPEN_STUDENT_FILE, dir_fd=dir_fd)
     with os.fdopen(fd, "rb") as f:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
             raise ValueError(f"{Path(path).name} is not a regular file of at most {limit} bytes")
         return f.read(limit)
+
+
+def copy_regular_file(source, target) -> None:
+    """Copy a file a student controls, opened the same safe way as :func:`read_bounded`
+    (the caller has checked it is a regular file of acceptable size)."""
+    with os.fdopen(os.open(source, OPEN_STUDENT_FILE), "rb") as f, open(target, "wb") as out:
+        shutil.copyfileobj(f, out)
 
 
 class ReportStore:
