@@ -34,7 +34,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from autograder.batch import Batch, BatchAutograde
 from autograder.bookkeeping import batch_bookkeeping
 from autograder.engine import LocalEngine
-from autograder.preprocessors import TrustedExecute
+from autograder.preprocessors import TrustedExecute, is_autograded
 from autograder.results import Msg, NotebookReport, ReportStore
 from autograder.sandbox import UNSANDBOXED
 
@@ -303,12 +303,6 @@ class Course:
             pending = f"{r['manual_pending']:g}" if r["manual_pending"] else "-"
             table.add_row(r["student"], f"{r['score']:.2f}", f"{r['max_score']:g}", pending, r["status"])
         return table
-
-
-def is_autograded(grade, solution_names: set[str]) -> bool:
-    """A grade nbgrader scores from outputs: a code grade cell that is not also an answer cell."""
-    cell = grade.cell
-    return cell.type == "GradeCell" and cell.cell_type == "code" and cell.name not in solution_names
 
 
 def plot_scores(rows: list[dict], path: Path, assignment: str) -> Path:

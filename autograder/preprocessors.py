@@ -118,6 +118,12 @@ def _become(cell, ref) -> None:
             cell.pop("execution_count", None)
 
 
+def is_autograded(grade, solution_names: set[str]) -> bool:
+    """A gradebook grade nbgrader scores from outputs: a code grade cell that is not also an answer cell."""
+    cell = grade.cell
+    return cell.type == "GradeCell" and cell.cell_type == "code" and cell.name not in solution_names
+
+
 class FlagForReview(NbGraderPreprocessor):
     """After ``SaveAutoGrades``: a notebook whose code the static review flagged keeps its auto
     scores, and every autograded cell is marked ``needs_manual_grade`` so the formgrader lists
@@ -129,8 +135,9 @@ class FlagForReview(NbGraderPreprocessor):
         info = resources["nbgrader"]
         with Gradebook(info["db_url"]) as gb:
             submitted = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+            answers = {c.name for c in submitted.notebook.solution_cells}
             for grade in submitted.grades:
-                if grade.cell.type == "GradeCell" and grade.cell.cell_type == "code":
+                if is_autograded(grade, answers):
                     grade.needs_manual_grade = True
             gb.db.commit()
         return nb, resources
