@@ -135,6 +135,7 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
     phases = dict.fromkeys(("write", "run", "judge"), 0.0)
     clock = time.perf_counter
     deadline, out_of_time = t0 + limits.submission_seconds, False
+    runtime: list[review.Finding] = []  # what the sandbox's guard refused in top-level cells
     for _attempt in range(len(remaining) + len(cells) + 1):
         left = deadline - time.time()
         if left <= 0:
@@ -160,6 +161,7 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
                 if path.exists():
                     results[_key(waiting.pop(index))] = classic.read(tests[index], path, seal)
             phases["judge"] += clock() - t
+            runtime += [f for f in _refused(job_dir, seal) if f not in runtime]
             for errs in job_dir.glob("cell_errors_*.json"):
                 report.cell_errors = _read_json_list(errs)
             progress = sandbox.Progress(job_dir)
@@ -212,7 +214,7 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
     for index in waiting:
         results.setdefault(_key(tests[index]), classic.failed(tests[index], False, limits))
     report.problems = [results[p.function] for p in assignment.problems] + [results[_key(c)] for c in tests.values()]
-    report.review = [f.to_dict() for f in review.scan(cells)]
+    report.review = [f.to_dict() for f in review.scan(cells) + runtime]
     report.seconds = round(time.time() - t0, 3)
     report.phases = {k: round(v, 4) for k, v in phases.items()}
     return report
@@ -220,6 +222,13 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
 
 def _key(test_cell: dict) -> str:
     return "cell:" + test_cell["test"]["grade_id"]
+
+
+def _refused(job_dir: Path, seal: str) -> list[review.Finding]:
+    try:
+        return review.runtime_findings(read_bounded(job_dir / harness.RESULTS / harness.REFUSED, 1 << 20), seal)
+    except (OSError, ValueError):
+        return []
 
 
 def _read_json_list(path: Path) -> list[dict]:

@@ -25,7 +25,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 # What the harness calls after student code has run, taken now: patching builtins.sorted or
 # json.dumps from a cell cannot empty the recorded operator lists.
-_sorted, _dumps, _replace = sorted, json.dumps, os.replace
+_sorted, _dumps, _replace, _excepthook = sorted, json.dumps, os.replace, sys.__excepthook__
 
 MESSAGE_LIMIT = 300
 OUTPUT_LIMIT = 1 << 20  # bytes of student output kept; the rest is dropped and reported
@@ -261,10 +261,20 @@ def _backward(result, inputs, arrays_out: dict, key: str) -> list[dict]:
     return [encode_result(a.grad, arrays_out, f"{key}_g{i}") for i, a in enumerate(inputs)]
 
 
-def run_case(fn, case, arrays_in, arrays_out: dict, key: str, record: bool = True) -> dict:
+def run_case(fn, case, arrays_in, arrays_out: dict, key: str, record: bool = True, guard: Guard | None = None,
+             graph: bool = True) -> dict:
     """Call ``fn`` on one case; return its record (results go into ``arrays_out``). With
     ``record`` the torch functions and operators it reaches are recorded (the trusted
-    reference runs with ``record=False``: plain torch, no modes)."""
+    reference runs with ``record=False``: plain torch, no modes), and so are the autograd nodes
+    behind the result (``graph``) and whatever ``guard``'s audit hook refused meanwhile."""
+    refused_before = len(guard.refused) if guard is not None else 0
+    record_ = _run_case(fn, case, arrays_in, arrays_out, key, record, graph and record)
+    if guard is not None and len(guard.refused) > refused_before:
+        record_["refused"] = guard.since(refused_before)
+    return record_
+
+
+def _run_case(fn, case, arrays_in, arrays_out: dict, key: str, record: bool, graph: bool) -> dict:
     args, kwargs = decode_call(case, arrays_in)
     leaves = [a for a in list(args) + list(kwargs.values()) if isinstance(a, torch.Tensor) and a.requires_grad]
     if case.get("preprocess") == "log_softmax":
@@ -286,6 +296,8 @@ def run_case(fn, case, arrays_in, arrays_out: dict, key: str, record: bool = Tru
     except Exception as exc:  # noqa: BLE001 - any student error becomes data
         return {"result": _error(exc), "ops": _sorted(ops.ops), "calls": _sorted(calls.calls)}
     record.update(ops=_sorted(ops.ops), calls=_sorted(calls.calls))
+    if graph:
+        record["graph"] = graph_nodes(result, [*args, *kwargs.values()])
     if case.get("probe") == "mutate_input":
         _mutate_first_input(args)
         record["after_mutation"] = encode_result(result, arrays_out, key + "_after")
@@ -299,6 +311,191 @@ def run_case(fn, case, arrays_in, arrays_out: dict, key: str, record: bool = Tru
         record["watch"] = case["watch"]
         record["watched"] = [encode_result(w, arrays_out, f"{key}_w{i}") for i, w in enumerate(watched)]
     return record
+
+
+# ---------------------------------------------------------------- the guard: audit hook, threads, integrity
+
+# Switches for measuring each defence (benchmarks/defences.py) and for proving the tests against a
+# weakened grader; every one is on when grading. The zygote sets them from AUTOGRADER_WEAKEN before
+# any fork; nothing in a job can change them.
+DEFENCES = {"audit": True, "threads": True, "nproc": True, "integrity": True, "graph": True, "hide_harness": True,
+            "unlink": True, "seal": True}
+
+
+class Refused(RuntimeError):
+    """What the student's code gets for an operation the grader refuses (see :func:`install_guard`)."""
+
+
+# audit event -> the kind of thing refused; the judge words the kinds in both languages
+REFUSED_EVENTS = {
+    "sys._getframe": "frames", "sys._current_frames": "frames",
+    "gc.get_objects": "gc", "gc.get_referrers": "gc", "gc.get_referents": "gc",
+    "sys.settrace": "tracing", "sys.setprofile": "tracing", "sys.addaudithook": "audit hooks",
+    "os.fork": "processes", "os.forkpty": "processes", "os.system": "processes", "os.exec": "processes",
+    "os.posix_spawn": "processes", "os.spawn": "processes", "subprocess.Popen": "processes", "pty.spawn": "processes",
+}
+FRAME_GETTERS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})  # how a frame is reached besides sys._getframe
+# stdlib functions that call sys._getframe only to name their caller's module and never hand the frame out
+FRAME_NAMING = ("collections", "typing", "enum", "dataclasses", "functools", "abc", "string")
+# ... and those that turn the stack into text, never handing a frame out (torch.cuda's lazy calls
+# keep traceback.format_stack() of their caller; torch.manual_seed makes one)
+FRAME_TEXT = ("format_stack", "extract_stack", "print_stack")
+
+
+def _codes(owner, found: set, depth: int = 0) -> None:
+    """Every code object of the functions (and methods, one class level deep) ``owner`` holds."""
+    for value in list(vars(owner).values()):
+        value = getattr(value, "__func__", value)  # classmethod, staticmethod
+        code = getattr(value, "__code__", None)
+        if isinstance(code, type(_codes.__code__)):
+            stack = [code]
+            while stack:
+                c = stack.pop()
+                found.add(c)
+                stack += [k for k in c.co_consts if isinstance(k, type(c))]
+        elif isinstance(value, type) and depth == 0 and getattr(value, "__module__", None) == owner.__name__:
+            _codes(value, found, 1)
+
+
+class Guard:
+    """What the audit hook refused, and where: in top-level cell ``cell[0]`` or in a graded call.
+    Lives only in the harness's frames and in closures no student code can reach (the hook is in
+    no Python-visible list; the thread refusal holds only the list of refusals)."""
+
+    def __init__(self):
+        self.refused: list[dict] = []
+        self.cell: list = [None]
+
+    def since(self, n: int) -> list[str]:
+        return [f"{r['kind']}: {r['event']}" for r in self.refused[n:]]
+
+
+def install_guard(guard: Guard, threads: bool = True) -> None:
+    """Refuse, from now on and for good (an audit hook cannot be removed from Python), what no
+    answer needs and what reaching the harness needs: frames (``sys._getframe`` outside the
+    stdlib's module naming, ``sys._current_frames``, ``tb_frame``/``gi_frame``...), ``gc``'s object
+    walks, tracing, ``ctypes``, new processes, replacing a function's ``__code__``, other audit
+    hooks; and new threads (Python 3.11 has no audit event for them: ``_thread.start_new_thread``
+    is replaced). Each refusal raises :class:`Refused` in the student's code and is kept in
+    ``guard``. Installed after every import the harness and torch need (torch loads its
+    libraries with ctypes at import)."""
+    import importlib
+
+    allowed: set = set()
+    for name in FRAME_NAMING:
+        _codes(importlib.import_module(name), allowed)
+    import traceback
+
+    allowed |= {getattr(traceback, name).__code__ for name in FRAME_TEXT}
+    allowed = frozenset(allowed)
+    getframe, events, frame_getters = sys._getframe, REFUSED_EVENTS, FRAME_GETTERS
+    refused, cell = guard.refused, guard.cell
+    busy = False
+
+    def note(kind: str, event: str):
+        refused.append({"kind": kind, "event": str(event)[:80], "cell": cell[0]})
+        raise Refused(f"{event}: refused by the grader / 评分程序禁止此操作")
+
+    def hook(event, args):
+        nonlocal busy
+        kind = events.get(event)
+        if kind is None:
+            if event == "object.__getattr__":
+                if args[1] in frame_getters:
+                    note("frames", f"{type(args[0]).__name__}.{args[1]}")
+            elif event == "object.__setattr__":
+                if args[1] == "__code__":
+                    note("code", "function.__code__")
+            elif event.startswith("ctypes."):
+                note("ctypes", event)
+            return
+        if event == "sys._getframe":
+            if busy:
+                return
+            busy = True
+            try:
+                caller = getframe(1).f_code  # the function that called sys._getframe
+            finally:
+                busy = False
+            if caller in allowed:
+                return
+            event = f"sys._getframe in {caller.co_name} ({caller.co_filename.rsplit('/', 1)[-1]})"
+        note(kind, event)
+
+    sys.addaudithook(hook)
+    if threads:
+        import _thread
+        import threading
+
+        def start_new_thread(*args, **kwargs):
+            note("threads", "threading.Thread.start")
+
+        _thread.start_new_thread = threading._start_new_thread = start_new_thread
+
+
+class Integrity:
+    """What the recorders and the harness rest on, as it was before any student code: the
+    recorder classes, torch's mode machinery, the harness's globals, ``builtins`` and ``json``.
+    :meth:`check` lists what changed since and puts it back."""
+
+    def __init__(self, harness_globals: dict):
+        import builtins
+
+        import torch.utils._python_dispatch as python_dispatch
+
+        owners = [OpRecorder, CallRecorder, TorchDispatchMode, TorchFunctionMode]
+        self.classes = [(c, dict(vars(c))) for c in owners]
+        self.dicts = [(f"{m.__name__}.", vars(m), dict(vars(m))) for m in
+                      (python_dispatch, torch.overrides, torch._C, json, builtins)]
+        self.dicts.append(("harness.", harness_globals, dict(harness_globals)))
+        self.names = dict(TORCH_NAMES)
+
+    def check(self) -> list[str]:
+        changed = []
+        for cls, before in self.classes:
+            now = vars(cls)
+            for key in set(now) | set(before):
+                if now.get(key, _MISSING) is not before.get(key, _MISSING):
+                    changed.append(f"{cls.__name__}.{key}")
+                    if key in before:
+                        type.__setattr__(cls, key, before[key])
+                    else:
+                        type.__delattr__(cls, key)
+        for prefix, now, before in self.dicts:
+            for key, value in before.items():
+                if now.get(key, _MISSING) is not value:
+                    changed.append(prefix + key)
+                    now[key] = value
+        if TORCH_NAMES != self.names:
+            changed.append("harness.TORCH_NAMES")
+            TORCH_NAMES.clear()
+            TORCH_NAMES.update(self.names)
+        return changed[:20]
+
+
+_MISSING = object()
+
+
+def graph_nodes(result, inputs=(), limit: int = 10_000) -> list[str]:
+    """The autograd nodes behind a returned tensor (or tuple of them), by name: ``NllLossBackward0``
+    if torch's cross-entropy made it, whatever switched the recorders off. A custom
+    ``torch.autograd.Function`` (the student's own backward) is left out: its name is the student's;
+    so is what made the ``inputs`` (the harness's own ``log_softmax`` preprocessing)."""
+    from torch.autograd.function import BackwardCFunction
+
+    roots = list(result) if type(result) in (tuple, list) else [result]
+    stack = [t.grad_fn for t in roots if type(t) in (torch.Tensor, torch.nn.Parameter) and t.grad_fn is not None]
+    seen = {id(t.grad_fn) for t in inputs if isinstance(t, torch.Tensor) and t.grad_fn is not None}
+    names = set()
+    while stack and len(seen) < limit:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if not isinstance(node, BackwardCFunction):
+            names.add(type(node).__name__)
+        stack += [n for n, _ in node.next_functions]
+    return _sorted(names)
 
 
 # ---------------------------------------------------------------- the sandboxed process
@@ -381,13 +578,30 @@ def _shell_class():
         displayhook_class = Type(ResultHook)
         outcome: dict = {}
 
+        def showtraceback(self, exc_tuple=None, filename=None, tb_offset=None, exception_only=False,
+                          running_compiled_code=False):
+            """The interpreter's own traceback (C code, like an uncaught exception's): IPython's
+            formatter reads ``tb_frame`` in Python, which the audit hook refuses."""
+            etype, evalue, tb = exc_tuple or sys.exc_info()
+            if etype is None:
+                return
+            if running_compiled_code and tb is not None:
+                tb = tb.tb_next  # the harness's run_code frame
+            buffer, stderr = io.StringIO(), sys.stderr
+            sys.stderr = buffer
+            try:
+                _excepthook(etype, evalue, tb)
+            finally:
+                sys.stderr = stderr
+            self._showtraceback(etype, evalue, buffer.getvalue().splitlines())
+
         def _showtraceback(self, etype, evalue, stb):
             self.outcome["error"] = {"ename": getattr(etype, "__name__", "Error"), "evalue": _short(evalue),
                                      "traceback": [str(line) for line in stb][-TRACEBACK_LINES:]}
     return GradingShell
 
 
-def run_cells(cells, skip, progress: Path, results: Path, seal: str = ""):
+def run_cells(cells, skip, progress: Path, results: Path, seal: str = "", guard: Guard | None = None):
     """Run the notebook's code cells in order, like a kernel would; for each classic test cell
     (one marked ``test``) write its outputs, as a kernel would have sent them, to RESULTS."""
     _stub_checker()
@@ -400,6 +614,8 @@ def run_cells(cells, skip, progress: Path, results: Path, seal: str = ""):
         if cell["index"] in skip:
             continue
         _touch(progress / cell_marker(cell["index"]))
+        if guard is not None:
+            guard.cell[0] = cell["index"]
         shell.outcome = {}
         if cell.get("test"):
             outputs = run_test_cell(shell, cell["source"])
@@ -411,6 +627,8 @@ def run_cells(cells, skip, progress: Path, results: Path, seal: str = ""):
                 errors.append({"cell": cell["index"], "type": type(err).__name__, "message": _short(err)})
         sys.stdout, sys.stderr = stdout, stderr  # whatever the cell did to them
         _touch(progress / cell_marker(cell["index"], done=True))
+    if guard is not None:
+        guard.cell[0] = None
     return shell.user_ns, errors
 
 
@@ -439,15 +657,20 @@ def run_test_cell(shell, source: str) -> list[dict]:
     return outputs
 
 
-def run_problem(problem, namespace, arrays_in, out_dir: Path, seal: str = "") -> None:
+def run_problem(problem, namespace, arrays_in, out_dir: Path, seal: str = "", guard: Guard | None = None,
+                integrity: "Integrity | None" = None, graph: bool = True) -> None:
     name = problem["function"]
     fn = namespace.get(name)
     arrays_out: dict = {}
     if not callable(fn):
         records = [{"result": {"kind": "missing"}, "ops": []} for _ in problem["cases"]]
     else:
-        records = [run_case(fn, case, arrays_in, arrays_out, f"c{i}")
+        records = [run_case(fn, case, arrays_in, arrays_out, f"c{i}", guard=guard, graph=graph)
                    for i, case in enumerate(problem["cases"])]
+    changed = integrity.check() if integrity is not None else []
+    if changed:  # the function changed what the recorders rest on: none of its evidence holds
+        for r in records:
+            r.setdefault("refused", []).extend(f"tampering: {c}" for c in changed)
     write_arrays(out_dir / f"{name}.bin", arrays_out)
     _atomic_write_json(out_dir / f"{name}.json", {"cases": records, "seal": seal})
 
@@ -458,23 +681,52 @@ def main(job_dir: str) -> None:
     progress = job_dir / PROGRESS
     results = job_dir / RESULTS
     arrays_in = read_arrays(job_dir / "inputs.bin")
-    seal = job.pop("seal", "")
-    for name in ("job.json", "inputs.bin"):  # the cases and hidden inputs now live only in this frame
-        (job_dir / name).unlink()
+    defences = dict(DEFENCES)  # read once, before any student code
+    seal = job.pop("seal", "") if defences["seal"] else ""
+    if defences["unlink"]:
+        for name in ("job.json", "inputs.bin"):  # the cases and hidden inputs now live only in this frame
+            (job_dir / name).unlink()
     with CallRecorder(), OpRecorder():  # the first recorded op imports torch._dynamo (~2 s): not the student's time
         torch.zeros(1) + 1
+    if defences["hide_harness"]:
+        hide_harness()
     modules = dict(sys.modules)
     work = job_dir / WORK
     if work.is_dir():  # the assignment's files (data the notebook reads), as a kernel would see them
         os.chdir(work)
-    namespace, errors = run_cells(job["cells"], set(job.get("skip_cells", [])), progress, results, seal)
+    guard = Guard()
+    integrity = Integrity(globals()) if defences["integrity"] else None
+    if defences["audit"]:
+        install_guard(guard, defences["threads"])
+    namespace, errors = run_cells(job["cells"], set(job.get("skip_cells", [])), progress, results, seal, guard)
     sys.modules.update(modules)  # a cell that swapped sys.modules['torch'] only hurts its own code
+    changed = integrity.check() if integrity is not None else []
+    guard.refused += [{"kind": "tampering", "event": c, "cell": None} for c in changed]
     _atomic_write_json(job_dir / f"cell_errors_{os.getpid()}.json", errors)
+    _atomic_write_json(results / REFUSED, {"refused": guard.refused[:50], "seal": seal})
     for problem in job["problems"]:
         _touch(progress / problem_marker(problem["function"]))
-        run_problem(problem, namespace, arrays_in, results, seal)
+        run_problem(problem, namespace, arrays_in, results, seal, guard, integrity, defences["graph"])
     sys.stdout.flush()
     os._exit(0)  # skip student atexit handlers and lingering threads
+
+
+REFUSED = "refused.json"  # what the guard refused while the top-level cells ran (sealed)
+
+
+def hide_harness() -> None:
+    """Take the grader's modules out of ``sys.modules`` (their functions keep their globals), so
+    student code cannot look the harness up by name; on the bwrap path the harness is
+    ``__main__``, which a plain module replaces."""
+    import types
+
+    for name in [n for n in sys.modules if n == "autograder" or n.startswith("autograder.")]:
+        del sys.modules[name]
+    main_module = sys.modules.get("__main__")
+    spec = getattr(main_module, "__spec__", None)
+    if main_module is not None and (getattr(main_module, "__dict__", None) is globals()
+                                    or str(getattr(spec, "name", "")).startswith("autograder")):
+        sys.modules["__main__"] = types.ModuleType("__main__")  # the harness (bwrap) or the zygote (fork)
 
 
 if __name__ == "__main__":

@@ -162,12 +162,58 @@ def compare(exp: dict, exp_arrays, got: dict, got_arrays, offset: int = 0, toler
 
 
 def forbidden_used(problem: Problem, record: dict) -> list[str]:
-    """The forbidden torch functions and operators a record shows were reached."""
-    ops = {f"aten::{op}" for op in set(record.get("ops", [])) & set(problem.forbidden)}
-    calls = {f"torch.{fn}" for fn in set(record.get("calls", [])) & set(problem.forbidden)}
+    """The forbidden torch functions and operators a record shows were reached, the backward
+    nodes of forbidden kernels behind the result, and what the sandbox's guard refused."""
+    ops = {f"aten::{op}" for op in set(_strings(record.get("ops"))) & set(problem.forbidden)}
+    calls = {f"torch.{fn}" for fn in set(_strings(record.get("calls"))) & set(problem.forbidden)}
     # an operator outside torch's own namespaces (a torch.library custom op wrapping a kernel)
-    custom = {op for op in record.get("ops", []) if "::" in op} if problem.forbidden else set()
-    return sorted(calls | ops | custom)
+    custom = {op for op in _strings(record.get("ops")) if "::" in op} if problem.forbidden else set()
+    return sorted(calls | ops | custom | set(graph_forbidden(problem, record))) + refused(record)
+
+
+def _strings(items) -> list[str]:
+    return [x for x in items if isinstance(x, str)] if isinstance(items, list) else []
+
+
+def _squash(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+BACKWARD_SUFFIX = re.compile(r"Backward\d*$")
+
+
+def graph_forbidden(problem: Problem, record: dict) -> list[str]:
+    """Autograd nodes behind the result that a forbidden kernel made (``NllLossBackward0`` for
+    ``nll_loss``), matched on the name without underscores and case: the graph is built by
+    torch's C++ code, so it shows the kernel even when both recorders were switched off."""
+    forbidden = {_squash(f) for f in problem.forbidden}
+    return [f"autograd: {node}" for node in _strings(record.get("graph"))
+            if _squash(BACKWARD_SUFFIX.sub("", node)) in forbidden]
+
+
+REFUSED_KINDS = {  # what the guard refused -> (zh, en)
+    "frames": ("读取栈帧", "reading frames"), "gc": ("用 gc 遍历对象", "walking objects with gc"),
+    "tracing": ("跟踪（settrace/setprofile）", "tracing (settrace/setprofile)"),
+    "audit hooks": ("添加审计钩子", "adding an audit hook"), "ctypes": ("使用 ctypes", "using ctypes"),
+    "processes": ("启动进程", "starting a process"), "threads": ("启动线程", "starting a thread"),
+    "code": ("替换函数的 __code__", "replacing a function's __code__"),
+    "tampering": ("修改评分程序或 torch 的记录机制", "changing the grader's or torch's recording machinery"),
+}
+
+
+def refused(record: dict) -> list[str]:
+    """What the guard refused during this call (``"frames: sys._getframe"``), as recorded."""
+    return [r for r in _strings(record.get("refused")) if r.split(":")[0] in REFUSED_KINDS][:10]
+
+
+def refused_message(items: list[str]) -> Msg:
+    kinds = sorted({r.split(":")[0] for r in items})
+    zh = "、".join(REFUSED_KINDS[k][0] for k in kinds)
+    en = ", ".join(REFUSED_KINDS[k][1] for k in kinds)
+    detail = "; ".join(i.split(": ", 1)[-1] for i in items[:3])
+    return Msg(f"评分时这个函数做了评分程序禁止的操作（{zh}：{detail}），任何答案都不需要这样做，此项不得分",
+               f"while graded, the function did what the grader refuses ({en}: {detail}); no answer needs it, "
+               "so it earns no points")
 
 
 def compare_grads(exp: dict, exp_arrays, got: dict, got_arrays, tolerances: dict | None = None) -> Msg | None:
@@ -209,6 +255,8 @@ def validate_random(problem: Problem, wire: dict, in_arrays, got: dict, got_arra
 def judge_case(problem: Problem, exp: dict, exp_arrays, got: dict, got_arrays,
                wire: dict | None = None, in_arrays=None) -> Msg | None:
     used = forbidden_used(problem, got)
+    if refused(got):
+        return refused_message(refused(got))
     if used:
         names = ", ".join(used)
         return Msg(f"调用了 torch 自带的实现（{names}），本题要求自己实现，此项不得分",

@@ -233,3 +233,38 @@ def _is_module_chain(node: ast.Attribute, visitor: _Visitor) -> bool:
     """``torch._foo``, ``F._bar``: a private name on an imported module (not ``self._x``)."""
     owner = _dotted(node.value)
     return owner is not None and owner.split(".")[0] in visitor.aliases
+
+
+RUNTIME_KINDS = {  # what the sandbox's guard refused in a top-level cell -> (en, zh)
+    "frames": ("reading frames", "读取栈帧"), "gc": ("walking objects with gc", "用 gc 遍历对象"),
+    "tracing": ("tracing", "跟踪（settrace/setprofile）"), "audit hooks": ("adding an audit hook", "添加审计钩子"),
+    "ctypes": ("using ctypes", "使用 ctypes"), "processes": ("starting a process", "启动进程"),
+    "threads": ("starting a thread", "启动线程"), "code": ("replacing a function's __code__", "替换函数的 __code__"),
+    "tampering": ("changing the grader's or torch's recording machinery", "修改评分程序或 torch 的记录机制"),
+}
+
+
+def runtime_findings(raw: bytes, seal: str) -> list[Finding]:
+    """Findings from what the sandbox's audit hook refused (or the harness found changed) while
+    the top-level cells ran: ``raw`` is the harness's sealed ``refused.json``. Unsealed or
+    malformed: nothing (the run's results are then not trusted either)."""
+    import json
+
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(data, dict) or data.get("seal") != seal or not isinstance(data.get("refused"), list):
+        return []
+    found = []
+    for item in data["refused"][:50]:
+        if not isinstance(item, dict) or item.get("kind") not in RUNTIME_KINDS:
+            continue
+        en, zh = RUNTIME_KINDS[item["kind"]]
+        event = str(item.get("event", ""))[:80]
+        cell = item.get("cell") if isinstance(item.get("cell"), int) else -1
+        finding = Finding(cell, 0, f"at run time: {en} ({event}), refused by the grader",
+                          f"运行时{zh}（{event}），已被评分程序拒绝")
+        if finding not in found:
+            found.append(finding)
+    return found

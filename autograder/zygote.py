@@ -92,7 +92,8 @@ def threads() -> int:
 
 
 def mechanisms(uid: int) -> list[str]:
-    return ["forked from a warm process: own mount, PID, network, IPC, UTS and cgroup namespaces",
+    weak = [f"WEAKENED FOR A TEST: {', '.join(weakened())} off"] if weakened() else []
+    return weak + ["forked from a warm process: own mount, PID, network, IPC, UTS and cgroup namespaces",
             "private root: system and Python read-only, only the job folder writable, instructor files "
             "and other jobs invisible",
             f"unprivileged uid {uid} of its own (one per worker slot)",
@@ -178,7 +179,9 @@ def _enter(job_dir: str, limits: sandbox.Limits, uid: int, err_fd: int, dry_run:
         os.close(out)
         # its uid is its own, so a process limit of one means no thread and no process besides itself:
         # work started on another thread (where torch's recorders do not look) cannot even begin
-        sandbox.apply_rlimits(dataclasses.replace(limits, processes=1))
+        harness = sys.modules.get("autograder.harness")  # preloaded (not yet for the probe's dry run)
+        nproc = harness is None or harness.DEFENCES["nproc"]
+        sandbox.apply_rlimits(dataclasses.replace(limits, processes=1) if nproc else limits)
         _drop_privileges(uid)
         os.environ.clear()
         os.environ.update(sandbox.scrubbed_env(Path(job_dir)))
@@ -269,10 +272,21 @@ def probe(uid: int) -> str | None:
     return None
 
 
+def weakened() -> list[str]:
+    """Defences switched off for a test or a benchmark (``AUTOGRADER_WEAKEN=audit,graph``; see
+    ``harness.DEFENCES``): never when grading for real. Every report's sandbox line says so."""
+    return [w for w in os.environ.get("AUTOGRADER_WEAKEN", "").split(",") if w]
+
+
 def preload() -> None:
     import torch
 
     from autograder import harness  # noqa: F401 - NumPy, torch and the recorders
+
+    for name in weakened():
+        if name not in harness.DEFENCES:
+            raise SystemExit(f"AUTOGRADER_WEAKEN: unknown defence {name!r}")
+        harness.DEFENCES[name] = False
 
     torch.set_num_threads(1)  # a setting, not an operator
     for name in PRELOAD:
@@ -370,6 +384,7 @@ def main(argv=None) -> None:
     # the handshake goes out before the slower warm-up, so a refused path is known at once
     handshake = {"ready": True, "path": path, "requested": args.sandbox, "why_not_fork": why_not,
                  "mechanisms": mechanisms(UID_BASE) if path == "fork" else fallback.mechanisms()}
+
     if args.sandbox == "fork" and path != "fork":
         handshake = {"ready": False, "error": f"fork sandbox unavailable / fork 沙箱不可用: {why_not}"}
     elif path == "bwrap" and not sandbox.bwrap_available():  # fail closed

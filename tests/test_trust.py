@@ -50,11 +50,12 @@ CASES = {
                               + TORCH.replace("    ", "        ", 1), None, "review"),
     "kernel_on_a_thread": ("import threading\n" + SIG + "    out = []\n"
                            "    t = threading.Thread(target=lambda: out.append(torch.linspace(start, end, steps, device=device)))\n"
-                           "    t.start()\n    t.join()\n    return out[0]\n", None, "wrong"),
+                           "    t.start()\n    t.join()\n    return out[0]\n", None, "forbidden"),
+    # torch.library's registration reads its caller's frame: refused, so linspace is never defined
     "custom_op": ("@torch.library.custom_op('mylib::lin', mutates_args=())\n"
                   "def _lin(start: float, end: float, steps: int, device: torch.device) -> torch.Tensor:\n"
                   "    return torch.linspace(start, end, steps, device=device)\n\n"
-                  + SIG + "    return _lin(float(start), float(end), int(steps), device)\n", None, "forbidden"),
+                  + SIG + "    return _lin(float(start), float(end), int(steps), device)\n", None, "review"),
     "recorders_switched_off": (SIG + TORCH, HARNESS_OFF, "review"),
     "sorted_patched": (SIG + TORCH, "import builtins\nbuiltins.sorted = lambda *a, **k: []\n", "forbidden"),
     "json_patched": (SIG + TORCH, "import json\n_dumps = json.dumps\n"
@@ -144,3 +145,136 @@ def test_a_renamed_python_function_is_still_recognised(tmp_path):
     result = next(p for p in report.problems if p.function == "layer_norm")
     assert result.status == "forbidden", [str(c.message) for c in result.cases]
     assert report.review, "assigning __name__ is flagged too"
+
+
+# ------------------------------------------------------------------ exploits the static review cannot see
+# Each is written so that review.scan finds nothing (names assembled from strings, operator.attrgetter,
+# functools.partial(setattr)); one runtime layer stops it, and with that layer switched off
+# (AUTOGRADER_WEAKEN, passed to the warm workers) it gets silent full marks: the test proves both.
+
+PASS = "lambda self, func, types, args=(), kwargs=None: func(*args, **(kwargs or {}))"
+
+
+def _transient(expr: str) -> str:
+    """Both recorders switched off (given the harness's globals ``g``) only while ``expr`` runs,
+    then put back: nothing is left changed for a later check to see."""
+    get = "operator.attrgetter('__torch_' + '{}__')"
+    return ("    put = functools.partial(setattr)\n"
+            "    op, call = g['OpRecorder'], g['CallRecorder']\n"
+            f"    saved = ({get.format('dispatch')}(op), {get.format('function')}(call))\n"
+            f"    put(op, '__torch_' + 'dispatch__', {PASS})\n"
+            f"    put(call, '__torch_' + 'function__', {PASS})\n"
+            f"    try:\n        return {expr}\n"
+            "    finally:\n"
+            "        put(op, '__torch_' + 'dispatch__', saved[0])\n"
+            "        put(call, '__torch_' + 'function__', saved[1])\n")
+
+
+TORCH_LINSPACE = "torch.linspace(start, end, steps, device=device)"
+# a traceback's frame, walked up to the harness's globals (audit hook: tb_frame refused)
+FRAMES = ("import functools, operator, sys\n" + SIG
+          + "    try:\n        raise ValueError\n    except ValueError:\n"
+          "        f = operator.attrgetter('tb_' + 'frame')(sys.exc_info()[2])\n"
+          "    while f is not None and 'OpRecorder' not in operator.attrgetter('f_' + 'globals')(f):\n"
+          "        f = operator.attrgetter('f_' + 'back')(f)\n"
+          "    g = operator.attrgetter('f_' + 'globals')(f)\n" + _transient(TORCH_LINSPACE))
+# the kernel on a thread reached through queue's own import of threading (thread start refused,
+# and on the fork path no second thread can exist: RLIMIT_NPROC 1)
+THREAD = ("import queue\n" + SIG + "    out = []\n"
+          f"    t = queue.threading.Thread(target=lambda: out.append({TORCH_LINSPACE}))\n"
+          "    t.start()\n    t.join()\n    return out[0]\n")
+# the harness's globals through the shell's class, the recorders patched for good by a top-level
+# cell (integrity check: found changed after the cells, put back, flagged)
+GLOBALS = ("import functools, operator\n"
+           "g = operator.attrgetter('__glo' + 'bals__')(type(get_ipython()).showtraceback)\n"
+           f"functools.partial(setattr)(g['OpRecorder'], '__torch_' + 'dispatch__', {PASS})\n"
+           f"functools.partial(setattr)(g['CallRecorder'], '__torch_' + 'function__', {PASS})\n")
+# the same globals, the recorders off only during the call, torch's cross-entropy returned: its
+# autograd graph (NllLossBackward0, made by torch's C++ code) still shows the kernel
+CROSS_ENTROPY = ("import functools, operator\nimport torch.nn.functional as nnf\n"
+                 "def cross_entropy(input, target, weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0):\n"
+                 "    g = operator.attrgetter('__glo' + 'bals__')(type(get_ipython()).showtraceback)\n"
+                 + _transient("nnf.cross_entropy(input, target, weight=weight, ignore_index=ignore_index, "
+                              "reduction=reduction, label_smoothing=label_smoothing)"))
+
+# name -> (assignment, function, its source, extra top-level cell, defences that stop it, expected)
+UNSEEN = {
+    "frames_then_recorders_off": ("a01_tensors", "linspace", FRAMES, None, "audit", "forbidden"),
+    "thread_via_queue": ("a01_tensors", "linspace", THREAD, None, "threads,nproc", "forbidden"),
+    "harness_globals_patched": ("a01_tensors", "linspace", SIG + "    return " + TORCH_LINSPACE + "\n", GLOBALS,
+                                "integrity", "review"),
+    "graph_shows_the_kernel": ("a07_classification_losses", "cross_entropy", CROSS_ENTROPY, None, "graph", "forbidden"),
+}
+
+
+def _grade(engine, a, function, source, extra):
+    from autograder import sandbox
+    from autograder.notebooks import grading_cells
+
+    master = ROOT / "course" / "source" / a / f"{a}.ipynb"
+    nb = fill(nbformat.read(str(master), as_version=4), {**key_answers(master), f"sol_{function}": source})
+    if extra:
+        setup = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
+        nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(extra))
+    report = engine.grade_cells(a, grading_cells(nb), sandbox.Limits())
+    return report, next(p for p in report.problems if p.function == function)
+
+
+@pytest.fixture(scope="module")
+def engines():
+    """A grader with every defence, and one per weakened set (workers started once each)."""
+    from autograder import engine as engine_module
+    from autograder.engine import LocalEngine
+
+    made, original = {}, engine_module.worker_env
+
+    def get(weaken: str = ""):
+        if weaken not in made:
+            engine_module.worker_env = lambda: {**original(), **({"AUTOGRADER_WEAKEN": weaken} if weaken else {})}
+            try:
+                made[weaken] = LocalEngine(1).__enter__()
+            finally:
+                engine_module.worker_env = original
+        return made[weaken]
+    yield get
+    for engine in made.values():
+        engine.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("name", sorted(UNSEEN))
+def test_a_runtime_layer_stops_what_the_static_review_cannot_see(engines, name):
+    """The static review finds nothing in the exploit; with every defence it ends ``forbidden``
+    (or flagged, and forbidden once the recorders are put back), and with the one layer meant to
+    stop it switched off it gets silent full marks: that layer, not luck, is what stops it."""
+    from autograder import review
+
+    a, function, source, extra, layer, expected = UNSEEN[name]
+    cells = [{"index": 0, "source": source}] + ([{"index": 1, "source": extra}] if extra else [])
+    assert review.scan(cells) == [], "the exploit must be invisible to the static read"
+    report, result = _grade(engines(), a, function, source, extra)
+    assert result.score < result.points and result.status == "forbidden", [str(c.message) for c in result.cases]
+    assert bool(report.review) == (expected == "review"), report.review
+    weak_report, weak = _grade(engines(layer), a, function, source, extra)
+    assert any("WEAKENED" in m for m in weak_report.sandbox), weak_report.sandbox
+    assert (weak.score, weak.status, weak_report.review) == (weak.points, "ok", []), (
+        f"with {layer} off the exploit should have worked: {[str(c.message) for c in weak.cases]}")
+
+
+def test_an_honest_submission_triggers_no_runtime_layer(engines):
+    """The answer key of the largest assignments runs under every runtime layer with nothing
+    refused and nothing flagged (torch.manual_seed's lazy CUDA call formats its caller's stack,
+    namedtuple and typing name their caller's module: all allowed)."""
+    from autograder.notebooks import grading_cells
+
+    for a in ("a04_activations", "a07_classification_losses", "a09_ctc", "a10_training"):
+        master = ROOT / "course" / "source" / a / f"{a}.ipynb"
+        nb = fill(nbformat.read(str(master), as_version=4), key_answers(master))
+        nb.cells.insert(1, nbformat.v4.new_code_cell(
+            "import collections, typing, enum, dataclasses, warnings\nP = collections.namedtuple('P', 'x y')\n"
+            "T = typing.TypeVar('T')\nColour = enum.Enum('Colour', 'RED GREEN')\nwarnings.warn('a warning')\n"
+            "@dataclasses.dataclass\nclass Box:\n    x: int = 1\n"))
+        from autograder import sandbox
+
+        report = engines().grade_cells(a, grading_cells(nb), sandbox.Limits())
+        assert report.review == [], (a, report.review)
+        assert all(p.status == "ok" for p in report.problems), (a, [(p.function, p.status) for p in report.problems])
