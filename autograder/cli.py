@@ -2,6 +2,8 @@
 
 Through nbgrader's exchange / 通过交换目录: ``release-exchange`` (generate + release_assignment),
 ``collect`` (nbgrader collect), ``return-feedback`` (generate_feedback + release_feedback).
+The class / 班级: ``roster --file students.csv`` (nbgrader's student table); ``export`` writes the grades
+CSVs (wide, long, Canvas, Moodle) and the class report (HTML + PNG figures).
 """
 from __future__ import annotations
 
@@ -59,10 +61,36 @@ def run_demo(out: Path, assignment: str) -> int:
     for p in pages:
         console.print(f"  {shown(p)}")
     console.rule("5. export / 导出成绩")
-    csv_path, png_path = course.export(assignment, out)
-    console.print(f"  {shown(csv_path)}\n  {shown(png_path)}")
+    paths = course.export_all(assignment, out)
+    for what, path in paths.items():
+        console.print(f"  {what:<20} {shown(path)}")
     console.print(course.summary(assignment))
+    console.print(f"class report / 全班成绩分析 (open it in a browser / 用浏览器打开): {shown(paths['report'])}")
     console.print(f"demo finished in {time.time() - t0:.1f} s / 演示完成")
+    return 0
+
+
+def run_roster(course, path: Path | None) -> int:
+    """``make roster FILE=students.csv``: the whole file checked, then imported, or nothing written."""
+    from autograder import roster
+    from autograder.pipeline import console
+    if path is None:
+        console.print("[red]需要名单文件：make roster FILE=students.csv / a roster file is needed: "
+                      "make roster FILE=students.csv[/red]")
+        return 2
+    try:
+        result = roster.import_file(course, path)
+    except roster.RosterError as exc:
+        console.print(f"[red]名单没有导入，成绩册未改动 / the roster was not imported, the gradebook is unchanged "
+                      f"({len(exc.problems)}):[/red]")
+        for problem in exc.problems:
+            console.print(f"  - {problem.zh}\n    {problem.en}")
+        return 1
+    console.print(f"roster / 名单 {path.name}: {len(result.created)} new / 新增, {len(result.updated)} updated / 更新, "
+                  f"{len(result.unchanged)} unchanged / 未变")
+    if result.not_in_file:
+        console.print(f"[yellow]in the gradebook but not in this file, kept / 成绩册里有、名单里没有（保留）: "
+                      f"{', '.join(result.not_in_file)}[/yellow]")
     return 0
 
 
@@ -94,7 +122,7 @@ def run_exchange_step(step: str, course, assignment: str) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     parser.add_argument("step", choices=["release", "grade", "feedback", "export", "demo",
-                                         "release-exchange", "collect", "return-feedback"])
+                                         "release-exchange", "collect", "return-feedback", "roster"])
     parser.add_argument("--assignment", default=None,
                         help=f"default: {DEFAULT_ASSIGNMENT} ({DEMO_ASSIGNMENT} for the demo)")
     parser.add_argument("--course", type=Path, default=ROOT / "course", help="course root (nbgrader_config.py)")
@@ -103,6 +131,8 @@ def main(argv=None) -> int:
                         help="grade: warm workers (default: c.TrustedExecute.workers, else one per core)")
     parser.add_argument("--sandbox", choices=list(PATHS), default=None,
                         help="grade: how student code starts (default: c.TrustedExecute.sandbox, 'auto')")
+    parser.add_argument("--file", type=Path, default=None,
+                        help="roster: the class list, a UTF-8 CSV (id,first_name,last_name,email)")
     args = parser.parse_args(argv)
     args.assignment = args.assignment or (DEMO_ASSIGNMENT if args.step == "demo" else DEFAULT_ASSIGNMENT)
     if args.step == "demo":
@@ -117,6 +147,8 @@ def main(argv=None) -> int:
     course = Course(args.course)
     if args.step in ("release-exchange", "collect", "return-feedback"):
         return run_exchange_step(args.step, course, args.assignment)
+    if args.step == "roster":
+        return run_roster(course, args.file)
     if args.step == "release":
         console.print(f"released to {course.release(args.assignment)}")
     elif args.step == "grade":
@@ -140,8 +172,11 @@ def main(argv=None) -> int:
         course.feedback(args.assignment, [Outcome(s, True) for s in course.submitted(args.assignment)
                                           if course.unreadable_reason(args.assignment, s) is None])
     elif args.step == "export":
-        for path in course.export(args.assignment, args.out):
-            console.print(f"wrote {path}")
+        t0 = time.time()
+        paths = course.export_all(args.assignment, args.out)
+        for what, path in paths.items():
+            console.print(f"  {what:<20} {shown(path)}")
+        console.print(f"class report / 全班成绩分析: {shown(paths['report'])} ({time.time() - t0:.1f} s)")
     return 0
 
 

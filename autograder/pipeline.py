@@ -11,6 +11,7 @@ import html
 import json
 import os
 import stat
+import statistics
 import sys
 import time
 import warnings
@@ -261,31 +262,83 @@ class Course:
     # ------------------------------------------------------------------ results
 
     def scores(self, assignment: str) -> list[dict]:
-        """One row per student: total, max, and each test's score, read from the gradebook."""
+        """One row per student, read from the gradebook: the score after nbgrader's late penalty
+        (``AssignLatePenalties``), the raw score and the penalty, the max, each test's score, and a
+        status. A roster student (see :mod:`autograder.roster`) who did not submit gets a row too, a 0
+        with the reason "no submission"; once a roster exists, a submitter missing from it is marked
+        "not on roster"."""
+        from autograder.roster import display_name, on_roster
+        book = self.gradebook_table(assignment)
+        has_roster = any(on_roster(s) for s in book["students"])
         rows = []
-        with self.here(), self.gradebook() as gb:
-            for student in sorted(s.id for s in gb.students):
-                try:
-                    sub = gb.find_submission(assignment, student)
-                except MissingEntry:
-                    continue
-                row = {"student": student, "assignment": assignment, "score": round(sub.score, 4),
-                       "max_score": sub.max_score, "manual_pending": 0.0}
-                for nb in sub.notebooks:
-                    for g in sorted(nb.grades, key=lambda g: g.name):
-                        row[g.name] = g.score
-                        if g.needs_manual_grade:  # left for the formgrader: written answers, tasks
-                            row["manual_pending"] += g.max_score
-                row["status"] = self.status(assignment, student)
-                rows.append(row)
+        for s in book["students"]:
+            row = {"student": s.id, "name": display_name(s), "assignment": assignment}
+            sub = book["submissions"].get(s.id)
+            if sub is None:
+                if on_roster(s):  # on the roster, nothing submitted: a zero with its reason
+                    rows.append({**row, "score": 0.0, "max_score": book["max_score"], "raw_score": 0.0,
+                                 "late_penalty": 0.0, "manual_pending": 0.0, **{c: 0.0 for c in book["cells"]},
+                                 "status": NO_SUBMISSION})
+                continue
+            penalty = round(sub["late_penalty"], 4)
+            row.update({"score": round(sub["score"] - penalty, 4), "max_score": sub["max_score"],
+                        "raw_score": round(sub["score"], 4), "late_penalty": penalty, "manual_pending": 0.0})
+            for name, g in sorted(book["grades"].get(s.id, {}).items()):
+                row[name] = g["score"]
+                if g["needs_manual_grade"]:  # left for the formgrader: written answers, tasks
+                    row["manual_pending"] += g["max_score"]
+            status = self.status(assignment, s.id)
+            if sub["late"]:
+                status += f"; late (-{penalty:g})" if penalty else "; late"
+            if has_roster and not on_roster(s):
+                status += f"; {NOT_ON_ROSTER}"
+            row["status"] = status
+            rows.append(row)
         return rows
+
+    def gradebook_table(self, assignment: str) -> dict:
+        """The gradebook's view of one assignment in three queries (not three per student): every student,
+        each submission (score, max, late penalty, late or not) and each grade (score, max, whether it waits
+        for or was given a manual grade)."""
+        from nbgrader.api import Assignment, BaseCell, Grade, Student, SubmittedAssignment, SubmittedNotebook
+        with self.here(), self.gradebook() as gb:
+            try:
+                spec = gb.find_assignment(assignment)
+                cells = sorted(g.name for nb in spec.notebooks for g in nb.grade_cells)
+                total, due = spec.max_score, spec.duedate
+            except MissingEntry:
+                cells, total, due = [], 0.0, None
+            students = sorted(gb.students, key=lambda s: s.id)
+            for s in students:
+                gb.db.expunge(s)  # plain objects after the session closes
+            submissions = {}
+            query = (gb.db.query(Student.id, SubmittedAssignment.score, SubmittedAssignment.max_score,
+                                 SubmittedAssignment.late_submission_penalty, SubmittedAssignment.timestamp)
+                     .select_from(SubmittedAssignment).join(SubmittedAssignment.student)
+                     .join(SubmittedAssignment.assignment).filter(Assignment.name == assignment))
+            for sid, score, max_score, penalty, stamp in query:
+                submissions[sid] = {"score": score or 0.0, "max_score": max_score, "late_penalty": penalty or 0.0,
+                                    "late": bool(due is not None and stamp is not None and stamp > due)}
+            grades: dict[str, dict] = {}
+            query = (gb.db.query(Student.id, BaseCell.name, Grade.score, Grade.max_score, Grade.needs_manual_grade,
+                                 Grade.manual_score)
+                     .select_from(Grade).join(Grade.cell).join(Grade.notebook).join(SubmittedNotebook.assignment)
+                     .join(SubmittedAssignment.student).join(SubmittedAssignment.assignment)
+                     .filter(Assignment.name == assignment))
+            for sid, name, score, max_score, pending, manual in query:
+                grades.setdefault(sid, {})[name] = {"score": score, "max_score": max_score or 0.0,
+                                                    "needs_manual_grade": bool(pending),
+                                                    "by_hand": manual is not None}
+        return {"students": students, "cells": cells, "max_score": total, "submissions": submissions,
+                "grades": grades}
 
     def status(self, assignment: str, student: str) -> str:
         """One line per student: "ok", or what went wrong (see :meth:`ReportStore.status`)."""
         return self.reports().status(assignment, student)
 
-    def export(self, assignment: str, out_dir: Path) -> tuple[Path, Path]:
-        rows = self.scores(assignment)
+    def export(self, assignment: str, out_dir: Path, rows: list[dict] | None = None) -> tuple[Path, Path]:
+        """The wide grades CSV (one row per student) and the distribution plot."""
+        rows = self.scores(assignment) if rows is None else rows
         out_dir.mkdir(parents=True, exist_ok=True)
         csv_path = out_dir / f"grades_{assignment}.csv"
         fields = list(dict.fromkeys(k for r in rows for k in r if k != "status")) + ["status"]
@@ -295,38 +348,80 @@ class Course:
             writer.writerows(rows)
         return csv_path, plot_scores(rows, out_dir / f"grades_{assignment}.png", assignment)
 
+    def export_all(self, assignment: str, out_dir: Path) -> dict[str, Path]:
+        """``make export``: the wide CSV and plot, the long CSV, the Canvas and Moodle gradebook CSVs
+        (:mod:`autograder.exports`) and the class report with its figures (:mod:`autograder.analytics`)."""
+        from autograder import analytics, exports
+        rows, book = self.scores(assignment), self.gradebook_table(assignment)
+        wide, png = self.export(assignment, out_dir, rows)
+        paths = {"grades": wide, "plot": png, **exports.write_all(self, assignment, out_dir, rows, book)}
+        report = analytics.write(self, assignment, out_dir, rows, book)
+        paths.update({f"figure {k}": v for k, v in report.items() if k not in ("html", "json")})
+        paths["report data"], paths["report"] = report["json"], report["html"]
+        return paths
+
     def summary(self, assignment: str) -> Table:
+        rows = self.scores(assignment)
+        named = any(r["name"] for r in rows)
         table = Table(title=f"{assignment}: 成绩汇总 / grade summary")
-        for col in ("student / 学生", "score / 得分", "max / 满分", "to grade by hand / 待批改", "status / 状态"):
+        columns = ["student / 学生"] + (["name / 姓名"] if named else [])
+        for col in columns + ["score / 得分", "max / 满分", "to grade by hand / 待批改", "status / 状态"]:
             table.add_column(col)
-        for r in self.scores(assignment):
+        for r in rows:
             pending = f"{r['manual_pending']:g}" if r["manual_pending"] else "-"
-            table.add_row(r["student"], f"{r['score']:.2f}", f"{r['max_score']:g}", pending, r["status"])
+            status = r["status"].replace(NO_SUBMISSION, f"{NO_SUBMISSION} / 未提交").replace(
+                NOT_ON_ROSTER, f"{NOT_ON_ROSTER} / 不在名单中")
+            table.add_row(r["student"], *([r["name"]] if named else []), f"{r['score']:.2f}", f"{r['max_score']:g}",
+                          pending, status)
+        missing = sum(r["status"] == NO_SUBMISSION for r in rows)
+        strangers = sum(r["status"].endswith(NOT_ON_ROSTER) for r in rows)
+        if missing or strangers:
+            table.caption = (f"{missing} 名名单上的学生未提交（记 0 分），{strangers} 份提交的学生不在名单中 / "
+                             f"{missing} roster student(s) did not submit (0), {strangers} submitter(s) not on the roster")
         return table
 
 
+NO_SUBMISSION = "no submission"  # the status of a roster student who did not submit
+NOT_ON_ROSTER = "not on roster"
+LARGE_CLASS = 30  # students: above this, the plot is a histogram instead of one bar each
+
+
 def plot_scores(rows: list[dict], path: Path, assignment: str) -> Path:
+    """One bar per student up to LARGE_CLASS students, a histogram with mean and median above."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    names = [r["student"] for r in rows]
-    scores = [r["score"] for r in rows]
-    top = max([r["max_score"] for r in rows] or [1])
-    bars = ax.bar(names, scores, color=["tab:green" if s == top else "tab:orange" if s > 0 else "tab:red" for s in scores])
-    ax.bar_label(bars, labels=[f"{s:.2f}".rstrip("0").rstrip(".") for s in scores], padding=2)
-    ax.axhline(top, color="gray", linestyle="--", linewidth=1, label=f"max = {top:g}")
-    ax.set_ylim(0, top * 1.1)
-    ax.set_ylabel("score")
-    ax.set_title(f"{assignment}: scores per student")
-    ax.legend(loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    from autograder import analytics
 
+    top = max([r["max_score"] for r in rows] or [1])
+    if len(rows) > LARGE_CLASS:
+        scores = [r["score"] for r in rows]
+        edges = analytics.histogram_edges(top, len(scores))
+        report = analytics.ClassReport(assignment, top, [], [], [], {}, {}, {
+            "edges": edges, "counts": analytics.histogram_counts(scores, edges), "n": len(scores),
+            "mean": statistics.fmean(scores), "median": statistics.median(scores)}, {})
+        analytics.plot_distribution(report, path)
+        return path
+    with plt.rc_context(analytics.style()):
+        fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(rows) + 2), 3.5))
+        names = [r["student"] for r in rows]
+        scores = [r["score"] for r in rows]
+        bars = ax.bar(names, scores, color=["tab:green" if s == top else "tab:orange" if s > 0 else "tab:red"
+                                            for s in scores])
+        ax.bar_label(bars, labels=[f"{s:.2f}".rstrip("0").rstrip(".") for s in scores], padding=2)
+        ax.axhline(top, color="gray", linestyle="--", linewidth=1, label=f"满分 max = {top:g}")
+        ax.set_ylim(0, top * 1.1)
+        ax.set_ylabel("得分 / score")
+        ax.set_title(f"{assignment}：每个学生的得分 / scores per student")
+        ax.legend(loc="upper right")
+        if len(rows) > 8:
+            ax.tick_params(axis="x", labelrotation=60, labelsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+    return path
 
 ERROR_PAGE = """<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{title}: 无法评分 / could not be graded</title></head>
