@@ -336,7 +336,7 @@ REFUSED_EVENTS = {
 }
 FRAME_GETTERS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})  # how a frame is reached besides sys._getframe
 # stdlib functions that call sys._getframe only to name their caller's module and never hand the frame out
-FRAME_NAMING = ("collections", "typing", "enum", "dataclasses", "functools", "abc", "string")
+FRAME_NAMING = ("collections", "typing", "typing_extensions", "enum", "dataclasses", "functools", "abc", "string")
 # ... and those that turn the stack into text, never handing a frame out (torch.cuda's lazy calls
 # keep traceback.format_stack() of their caller; torch.manual_seed makes one)
 FRAME_TEXT = ("format_stack", "extract_stack", "print_stack")
@@ -383,7 +383,10 @@ def install_guard(guard: Guard, threads: bool = True) -> None:
 
     allowed: set = set()
     for name in FRAME_NAMING:
-        _codes(importlib.import_module(name), allowed)
+        try:
+            _codes(importlib.import_module(name), allowed)
+        except ImportError:  # typing_extensions is optional
+            pass
     import traceback
 
     allowed |= {getattr(traceback, name).__code__ for name in FRAME_TEXT}
@@ -694,6 +697,8 @@ def main(job_dir: str) -> None:
     work = job_dir / WORK
     if work.is_dir():  # the assignment's files (data the notebook reads), as a kernel would see them
         os.chdir(work)
+    make_shell()  # and what it imports: the bwrap path has no warm process that made it already
+    from IPython.utils import capture  # noqa: F401 - run_test_cell's, imported before the guard
     guard = Guard()
     integrity = Integrity(globals()) if defences["integrity"] else None
     if defences["audit"]:

@@ -105,8 +105,9 @@ def test_endless_loop_costs_only_the_cells_it_takes(graded):
 
 @pytest.mark.parametrize("student", ["os_exit", "killed_kernel"])
 def test_a_dead_process_costs_only_the_test_cell_that_killed_it(graded, student):
-    """The other test cells keep their points; and code that calls os._exit or ctypes is flagged
-    for the instructor's review (needs_manual_grade on every autograded cell, scores kept)."""
+    """The other test cells keep their points; and code that calls os._exit or faulthandler is
+    flagged for the instructor's review (needs_manual_grade on every autograded cell, scores kept).
+    (The segfault comes from faulthandler: ``ctypes.string_at(0)`` is refused in the sandbox.)"""
     ours, _, _ = graded
     got = grades(ours, student)
     assert got[("functions", "correct_column_mean")] == (0.0, True)

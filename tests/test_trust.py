@@ -16,6 +16,7 @@ files were still there to read.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -32,10 +33,36 @@ HARNESS_OFF = ("import sys\n"  # the harness's recorders, reached through sys.mo
                "h = sys.modules.get('autograder.harness') or sys.modules['__main__']\n"
                "h.OpRecorder.__torch_dispatch__ = lambda self, func, types, args=(), kwargs=None: func(*args, **(kwargs or {}))\n"
                "h.CallRecorder.__torch_function__ = lambda self, func, types, args=(), kwargs=None: func(*args, **(kwargs or {}))\n")
-FORGE = ("import json, os\n"  # results for linspace written by the student, then the process ends
-         "os.makedirs('results', exist_ok=True)\n"
-         "json.dump({'cases': []}, open(os.path.join(os.environ['HOME'], 'results', 'linspace.json'), 'w'))\n"
-         "os._exit(0)\n")
+
+
+def forge_cell() -> str:
+    """A top-level cell that writes linspace's results itself, complete and correct (the records
+    and array bundle the harness would write for torch.linspace on every CPU case, with no
+    operator recorded: a student who read the spec can compute them), then ends the process
+    before the harness runs. Only the seal, which it cannot know, tells them apart."""
+    import base64
+    import json
+
+    import torch
+
+    from autograder import harness, judge, specs
+
+    problem = next(p for p in specs.load("a01_tensors").problems if p.function == "linspace")
+    arrays, out = {}, {}
+    wire = judge.encode_cases(problem, judge.expand_cases(problem, ["cpu"]), arrays)
+    records = [{**harness.run_case(lambda start, end, steps, device: torch.linspace(start, end, steps, device=device),
+                                   w, arrays, out, f"c{i}", record=False), "ops": [], "calls": []}
+               for i, w in enumerate(wire)]
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        harness.write_arrays(Path(tmp) / "b", out)
+        bundle = base64.b64encode((Path(tmp) / "b").read_bytes()).decode()
+    return ("import base64, json, os\n"
+            "results = os.path.join(os.environ.get('HOME', '.'), 'results')\n"
+            f"json.dump({{'cases': json.loads({json.dumps(records)!r})}}, open(os.path.join(results, 'linspace.json'), 'w'))\n"
+            f"open(os.path.join(results, 'linspace.bin'), 'wb').write(base64.b64decode({bundle!r}))\n"
+            "os._exit(0)\n")
 
 # student -> (linspace's source | None for the key's, extra top-level cell | None, expected: status word or "review")
 CASES = {
@@ -61,7 +88,14 @@ CASES = {
     "json_patched": (SIG + TORCH, "import json\n_dumps = json.dumps\n"
                      "json.dumps = lambda o, *a, **k: _dumps({**o, 'cases': [{**c, 'ops': [], 'calls': []} "
                      "for c in o['cases']]} if isinstance(o, dict) and 'cases' in o else o, *a, **k)\n", "forbidden"),
-    "forged_results": (None, FORGE, "forbidden"),
+    "forged_results": (None, forge_cell, "forbidden"),
+    # the aten packet renamed (what the dispatch recorder matched on by name) and the function
+    # recorder switched off: the operator's C++ schema name still says linspace
+    "renamed_aten_packet": (SIG + "    packet = torch.ops.aten.linspace\n"
+                            "    for p in [packet] + [getattr(packet, o) for o in packet.overloads()]:\n"
+                            "        p.__name__ = 'my_range'\n"
+                            "    with torch._C.DisableTorchFunction():\n"
+                            "        return torch.linspace(start, end, steps, device=device)\n", None, "forbidden"),
     "refs_version": (SIG + "    import torch._refs\n    return torch._refs.linspace(start, end, steps, device=device)\n",
                      None, "review"),
     "job_files_gone": (SIG + "    import os\n    home = os.environ.get('HOME', '.')\n"
@@ -86,7 +120,7 @@ def batch(tmp_path_factory):
         nb = fill(release, {**key, **({"sol_linspace": linspace} if linspace else {})})
         if extra:
             setup = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
-            nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(extra))
+            nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(extra() if callable(extra) else extra))
         folder = root / "submitted" / student / a
         folder.mkdir(parents=True)
         nbformat.write(nb, str(folder / f"{a}.ipynb"))
@@ -233,6 +267,7 @@ def engines():
             engine_module.worker_env = lambda: {**original(), **({"AUTOGRADER_WEAKEN": weaken} if weaken else {})}
             try:
                 made[weaken] = LocalEngine(1).__enter__()
+                made[weaken].template.wait_handshake()  # the warm process starts now, with this environment
             finally:
                 engine_module.worker_env = original
         return made[weaken]
@@ -278,3 +313,32 @@ def test_an_honest_submission_triggers_no_runtime_layer(engines):
         report = engines().grade_cells(a, grading_cells(nb), sandbox.Limits())
         assert report.review == [], (a, report.review)
         assert all(p.status == "ok" for p in report.problems), (a, [(p.function, p.status) for p in report.problems])
+
+
+# each refused operation, tried inside the graded function and its refusal caught: the function
+# then returns the right answer its own way, so only the refusal can cost it the points
+KEY_LINSPACE = ("    i = torch.arange(steps, dtype=torch.float64, device=device)\n"
+                "    return (start + i * ((end - start) / max(steps - 1, 1))).to(torch.float32)\n")
+REFUSED = {
+    "frames": "operator.attrgetter('_get' + 'frame')(sys)()",
+    "gc": "operator.attrgetter('get_' + 'objects')(importlib.import_module('g' + 'c'))()",
+    "tracing": "operator.attrgetter('set' + 'trace')(sys)(None)",
+    "ctypes": "importlib.import_module('c' + 'types').string_at(id(0), 8)",
+    "processes": "importlib.import_module('sub' + 'process').run(['true'])",
+    "code": "functools.partial(setattr)(torch.nn.functional.relu, '__co' + 'de__', (lambda: 0).__code__)",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSED))
+def test_a_refused_operation_costs_the_call_even_when_caught(engines, kind):
+    """The audit hook refuses it, the student's ``except`` swallows the refusal, the answer is
+    right: the problem is still ``forbidden``, with what was refused named in both languages.
+    With the audit hook off the same submission gets full marks."""
+    source = ("import functools, importlib, operator, sys\n" + SIG
+              + f"    try:\n        {REFUSED[kind]}\n    except Exception:\n        pass\n" + KEY_LINSPACE)
+    _, result = _grade(engines(), "a01_tensors", "linspace", source, None)
+    messages = [c.message for c in result.cases if c.message]
+    assert result.status == "forbidden" and result.score == 0, [str(m) for m in messages]
+    assert "refuses" in messages[0].en and "禁止" in messages[0].zh, messages[0]
+    _, weak = _grade(engines("audit"), "a01_tensors", "linspace", source, None)
+    assert (weak.status, weak.score) == ("ok", weak.points), [str(c.message) for c in weak.cases]
