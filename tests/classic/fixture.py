@@ -42,7 +42,7 @@ def answers_for(course: Path, kind: str) -> dict[str, dict[str, str]] | bytes | 
         "endless_loop": {"clip": "def clip(values, low, high):\n    while True:\n        pass\n"},
         "os_exit": {"column_mean": "def column_mean(path, column):\n    import os\n    os._exit(0)\n"},
         "killed_kernel": {"column_mean": "def column_mean(path, column):\n    import faulthandler\n"
-                                         "    faulthandler._sigsegv()  # a segmentation fault kills the process\n"},
+                                         "    faulthandler._read_null()  # a segmentation fault kills the process\n"},
         "reads_instructor_files": {"clip": escape_attempt(str(course / "source" / A / "functions.ipynb"))},
         "writes_gradebook": {"clip": escape_attempt(str(course / "gradebook.db"), "ab")},
     }
