@@ -161,7 +161,7 @@ def grade_cells(cells: list[dict], plan: AssignmentPlan, box, limits: sandbox.Li
                 if path.exists():
                     results[_key(waiting.pop(index))] = classic.read(tests[index], path, seal)
             phases["judge"] += clock() - t
-            runtime += [f for f in _refused(job_dir, seal) if f not in runtime]
+            runtime += [f for f in _refused(job_dir, seal, assignment) if f not in runtime]
             for errs in job_dir.glob("cell_errors_*.json"):
                 report.cell_errors = _read_json_list(errs)
             progress = sandbox.Progress(job_dir)
@@ -224,9 +224,11 @@ def _key(test_cell: dict) -> str:
     return "cell:" + test_cell["test"]["grade_id"]
 
 
-def _refused(job_dir: Path, seal: str) -> list[review.Finding]:
+def _refused(job_dir: Path, seal: str, assignment: Assignment) -> list[review.Finding]:
+    forbidden = {p.function: p.forbidden for p in assignment.problems}
     try:
-        return review.runtime_findings(read_bounded(job_dir / harness.RESULTS / harness.REFUSED, 1 << 20), seal)
+        raw = read_bounded(job_dir / harness.RESULTS / harness.REFUSED, 4 << 20)
+        return review.runtime_findings(raw, seal, forbidden)
     except (OSError, ValueError):
         return []
 

@@ -319,7 +319,7 @@ def _run_case(fn, case, arrays_in, arrays_out: dict, key: str, record: bool, gra
 # weakened grader; every one is on when grading. The zygote sets them from AUTOGRADER_WEAKEN before
 # any fork; nothing in a job can change them.
 DEFENCES = {"audit": True, "threads": True, "nproc": True, "integrity": True, "graph": True, "hide_harness": True,
-            "unlink": True, "seal": True}
+            "unlink": True, "seal": True, "top_level": True}
 
 
 class Refused(RuntimeError):
@@ -362,9 +362,11 @@ class Guard:
     Lives only in the harness's frames and in closures no student code can reach (the hook is in
     no Python-visible list; the thread refusal holds only the list of refusals)."""
 
-    def __init__(self):
+    def __init__(self, record_top_level: bool = True):
         self.refused: list[dict] = []
         self.cell: list = [None]
+        self.record_top_level = record_top_level
+        self.top_level: dict[str, list[str]] = {}  # student cell -> torch functions and operators it reached
 
     def since(self, n: int) -> list[str]:
         return [f"{r['kind']}: {r['event']}" for r in self.refused[n:]]
@@ -624,7 +626,12 @@ def run_cells(cells, skip, progress: Path, results: Path, seal: str = "", guard:
             outputs = run_test_cell(shell, cell["source"])
             _atomic_write_json(results / test_result_name(cell["index"]), {"outputs": outputs, "seal": seal})
         else:
-            result = shell.run_cell(cell["source"], store_history=False)
+            record = guard is not None and guard.record_top_level and not cell.get("locked")
+            calls, ops = CallRecorder(), OpRecorder()
+            with (calls if record else contextlib.nullcontext()), (ops if record else contextlib.nullcontext()):
+                result = shell.run_cell(cell["source"], store_history=False)
+            if record and (calls.calls or ops.ops):  # what the student's own top-level code reached
+                guard.top_level[str(cell["index"])] = _sorted(calls.calls | ops.ops)[:TOP_LEVEL_NAMES]
             err = result.error_in_exec or result.error_before_exec
             if err is not None:
                 errors.append({"cell": cell["index"], "type": type(err).__name__, "message": _short(err)})
@@ -699,7 +706,7 @@ def main(job_dir: str) -> None:
         os.chdir(work)
     make_shell()  # and what it imports: the bwrap path has no warm process that made it already
     from IPython.utils import capture  # noqa: F401 - run_test_cell's, imported before the guard
-    guard = Guard()
+    guard = Guard(defences["top_level"])
     integrity = Integrity(globals()) if defences["integrity"] else None
     if defences["audit"]:
         install_guard(guard, defences["threads"])
@@ -708,7 +715,7 @@ def main(job_dir: str) -> None:
     changed = integrity.check() if integrity is not None else []
     guard.refused += [{"kind": "tampering", "event": c, "cell": None} for c in changed]
     _atomic_write_json(job_dir / f"cell_errors_{os.getpid()}.json", errors)
-    _atomic_write_json(results / REFUSED, {"refused": guard.refused[:50], "seal": seal})
+    _atomic_write_json(results / REFUSED, {"refused": guard.refused[:50], "top_level": guard.top_level, "seal": seal})
     for problem in job["problems"]:
         _touch(progress / problem_marker(problem["function"]))
         run_problem(problem, namespace, arrays_in, results, seal, guard, integrity, defences["graph"])
@@ -716,7 +723,8 @@ def main(job_dir: str) -> None:
     os._exit(0)  # skip student atexit handlers and lingering threads
 
 
-REFUSED = "refused.json"  # what the guard refused while the top-level cells ran (sealed)
+REFUSED = "refused.json"  # what the guard refused while the top-level cells ran, what they reached (sealed)
+TOP_LEVEL_NAMES = 2000  # names kept per top-level cell
 
 
 def hide_harness() -> None:

@@ -244,10 +244,14 @@ RUNTIME_KINDS = {  # what the sandbox's guard refused in a top-level cell -> (en
 }
 
 
-def runtime_findings(raw: bytes, seal: str) -> list[Finding]:
+def runtime_findings(raw: bytes, seal: str, forbidden: dict[str, tuple] | None = None) -> list[Finding]:
     """Findings from what the sandbox's audit hook refused (or the harness found changed) while
-    the top-level cells ran: ``raw`` is the harness's sealed ``refused.json``. Unsealed or
-    malformed: nothing (the run's results are then not trusted either)."""
+    the top-level cells ran, and from the forbidden torch functions and operators a student's
+    top-level cell reached (``forbidden``: problem -> its forbidden names): an answer computed
+    there with the forbidden kernel (from hidden inputs rebuilt from the spec's source, say) and
+    returned later by a lookup is never seen by a graded call's recorders. ``raw`` is the
+    harness's sealed ``refused.json``. Unsealed or malformed: nothing (the run's results are then
+    not trusted either)."""
     import json
 
     try:
@@ -267,4 +271,14 @@ def runtime_findings(raw: bytes, seal: str) -> list[Finding]:
                           f"运行时{zh}（{event}），已被评分程序拒绝")
         if finding not in found:
             found.append(finding)
-    return found
+    top_level = data.get("top_level")
+    for cell, names in (top_level.items() if isinstance(top_level, dict) else []):
+        names = {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
+        for problem, banned in sorted((forbidden or {}).items()):
+            hit = sorted(names & set(banned))[:5]
+            if hit and cell.isdigit():
+                found.append(Finding(int(cell), 0, f"a top-level cell called {', '.join(hit)}, which {problem} may not "
+                                     "use: an answer computed outside a graded call is not seen by its recorders",
+                                     f"顶层单元格调用了 {', '.join(hit)}，而 {problem} 不允许使用：在评分调用之外算好的答案，"
+                                     "记录器看不到"))
+    return found[:50]

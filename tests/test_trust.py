@@ -342,3 +342,31 @@ def test_a_refused_operation_costs_the_call_even_when_caught(engines, kind):
     assert "refuses" in messages[0].en and "禁止" in messages[0].zh, messages[0]
     _, weak = _grade(engines("audit"), "a01_tensors", "linspace", source, None)
     assert (weak.status, weak.score) == ("ok", weak.points), [str(c.message) for c in weak.cases]
+
+
+def precomputed_cell() -> str:
+    """A top-level cell computing torch.linspace for every hidden case (their arguments are in
+    the spec's source, which the student has read): no graded call runs there."""
+    from autograder import judge, specs
+
+    problem = next(p for p in specs.load("a01_tensors").problems if p.function == "linspace")
+    wire = judge.encode_cases(problem, judge.expand_cases(problem, ["cpu"]), {})
+    keys = sorted({tuple(a["value"] for a in w["args"][:3]) for w in wire})
+    return f"CACHE = {{k: torch.linspace(*k) for k in {keys!r}}}\n"
+
+
+PRECOMPUTED = SIG + "    return CACHE[(start, end, steps)].to(device).clone()\n"
+
+
+def test_answers_precomputed_at_top_level_are_flagged(engines):
+    """The function only looks its answer up, so the graded calls' recorders see no kernel; the
+    student's top-level cells are recorded too, and a forbidden kernel reached there flags the
+    notebook for review (scores kept). Recording the top level off: silent full marks."""
+    from autograder import review
+
+    cell = precomputed_cell()
+    assert review.scan([{"index": 0, "source": PRECOMPUTED}, {"index": 1, "source": cell}]) == []
+    report, result = _grade(engines(), "a01_tensors", "linspace", PRECOMPUTED, cell)
+    assert result.status == "ok" and any("linspace may not use" in f["what"] for f in report.review), report.review
+    weak_report, weak = _grade(engines("top_level"), "a01_tensors", "linspace", PRECOMPUTED, cell)
+    assert (weak.status, weak_report.review) == ("ok", []), weak_report.review
