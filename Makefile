@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 .DEFAULT_GOAL := help
 CHROMIUM ?= /usr/bin/chromium
 .PHONY: help setup lab editions demo test test-unit test-lessons test-browser solutions release grade feedback export \
-	release-exchange collect return-feedback clean
+	release-exchange collect return-feedback roster clean
 
 help: ## list the targets / 列出所有目标
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -41,7 +41,7 @@ lab: editions ## JupyterLab + nbgrader (Assignment List, Validate, Formgrader; �
 	cd course && JUPYTER_CONFIG_PATH=$(CURDIR)/course ../$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) \
 		--ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root)
 
-demo: $(STAMP) ## release, grade 4 sample submissions, feedback, CSV + plot / 完整演示评分流程
+demo: $(STAMP) ## release, grade 4 sample submissions, feedback, CSVs + class report / 完整演示评分流程
 	$(BIN)/python -m autograder demo
 
 test: test-unit test-lessons test-browser ## all tests: units, content, pipeline, answer key, nbval, browser / 全部测试
@@ -78,7 +78,10 @@ collect: $(STAMP) ## nbgrader collect: submissions -> course/submitted/ / 收取
 return-feedback: $(STAMP) ## feedback HTML, released to the exchange (students: Fetch Feedback) / 生成并发回反馈
 	$(BIN)/python -m autograder return-feedback --assignment $(ASSIGNMENT)
 
-export: $(STAMP) ## grades CSV and plot into out/ / 导出成绩表与分布图
+roster: $(STAMP) ## class list into nbgrader (FILE=students.csv: id,first_name,last_name,email, UTF-8) / 导入学生名单
+	$(BIN)/python -m autograder roster $(if $(FILE),--file "$(FILE)")
+
+export: $(STAMP) ## grades CSVs (wide, long, Canvas, Moodle) and the class report into out/ / 导出成绩表与全班成绩分析
 	$(BIN)/python -m autograder export --assignment $(ASSIGNMENT)
 
 clean: ## remove generated files (keeps .venv) / 删除生成的文件

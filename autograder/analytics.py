@@ -146,10 +146,8 @@ def scrub(msg: Msg | None) -> Msg | None:
     def clean(text: str) -> str:
         text = _LONG_DECIMAL.sub("…", text)
         if any(marker in text for marker in STUDENT_TEXT):
-            head, sep, tail = text.partition(":") if ":" in text else text.partition("：")
-            if not sep:
-                head, tail = "", text
-            text = head + sep + _DIGITS.sub("#", tail)
+            cut = min((i for i in (text.find(":"), text.find("：")) if i >= 0), default=-1)  # after "raised X:"
+            text = text[:cut + 1] + _DIGITS.sub("#", text[cut + 1:])
         return text[:240] + ("…" if len(text) > 240 else "")
     return Msg(clean(msg.zh), clean(msg.en))
 
@@ -586,13 +584,28 @@ NAV = (("distribution", "成绩分布 distribution"), ("problems", "各题 probl
        ("statuses", "状态 statuses"), ("trend", "变化 trend"), ("students", "学生 students"))
 
 
+def _bi(zh: str, en: str) -> str:
+    """A label in both languages (HTML: the caller escapes what is not literal)."""
+    return f'{zh} <span class="en">{en}</span>'
+
+
+def _table(table_id: str, heads: list[str], body: str) -> str:
+    return f'<table id="{table_id}"><tr>{"".join(f"<th>{h}</th>" for h in heads)}</tr>{body}</table>'
+
+
+def _details(summary: str, content: str) -> str:
+    return f"<details><summary>{summary}</summary>{content}</details>"
+
+
 def _histogram_table(report: ClassReport) -> str:
     h = report.histogram
     cells = "".join(f"<tr><td>{a:g} – {b:g}</td><td class=num>{c}</td></tr>"
                     for a, b, c in zip(h["edges"], h["edges"][1:], h["counts"]))
-    return (f'<details><summary>各分数段人数 <span class="en">students per bin</span></summary>'
-            f'<table id="histogram"><tr><th>分数段 <span class="en">score</span></th><th>人数 <span class="en">students</span>'
-            f"</th></tr>{cells}</table></details>")
+    return _details(_bi("各分数段人数", "students per bin"),
+                    _table("histogram", [_bi("分数段", "score"), _bi("人数", "students")], cells))
+
+
+KIND = {"spec": "评分程序（规格） judge (spec)", "classic": "经典测试 classic test", "manual": "手动批改 by hand"}
 
 
 def _problem_table(report: ClassReport) -> str:
@@ -602,13 +615,9 @@ def _problem_table(report: ClassReport) -> str:
         f'<td class="num mean-share">{_pct(p.mean_share)}</td><td class="num full-share">{_pct(p.full_share)}</td>'
         f"<td>{_e(', '.join(f'{k} {v}' for k, v in sorted(p.statuses.items(), key=lambda kv: -kv[1])))}</td></tr>"
         for p in report.problems)
-    return ('<table id="problem-table"><tr><th>题目 <span class="en">problem</span></th><th>评分方式 <span class="en">graded by'
-            '</span></th><th>分值 <span class="en">points</span></th><th>平均 <span class="en">mean</span></th>'
-            '<th>得分率 <span class="en">mean share</span></th><th>满分比例 <span class="en">full marks</span></th>'
-            f'<th>状态 <span class="en">statuses</span></th></tr>{rows}</table>')
-
-
-KIND = {"spec": "评分程序（规格） judge (spec)", "classic": "经典测试 classic test", "manual": "手动批改 by hand"}
+    heads = [_bi("题目", "problem"), _bi("评分方式", "graded by"), _bi("分值", "points"), _bi("平均", "mean"),
+             _bi("得分率", "mean share"), _bi("满分比例", "full marks"), _bi("状态", "statuses")]
+    return _table("problem-table", heads, rows)
 
 
 def _message(m: Msg | None) -> str:
@@ -624,16 +633,13 @@ def _case_table(report: ClassReport) -> str:
                 f"<td>{_e(c.case)}</td><td>{_e(c.device)}</td><td>{kind}</td><td class=num>{c.failed}/{c.answered}</td>"
                 f'<td class="num rate">{_pct(c.rate)}</td><td>{_message(c.message)}'
                 f"{f' <small>({c.message_count}×)</small>' if c.message else ''}</td></tr>")
-    head = ('<tr><th>函数 <span class="en">function</span></th><th>用例 <span class="en">case</span></th><th>设备 '
-            '<span class="en">device</span></th><th>类型 <span class="en">kind</span></th><th>未通过 <span class="en">failed'
-            '</span></th><th>失败率 <span class="en">rate</span></th><th>最常见的失败信息 <span class="en">most common failure'
-            '</span></th></tr>')
-    top = hardest_cases(report, 15)
-    allrows = "".join(row(c) for c in report.cases)
-    return (f'<h3>最难的用例 <span class="en">Hardest cases</span></h3><table id="hardest">{head}'
-            f'{"".join(row(c) for c in top)}</table>'
-            f'<details><summary>全部 {len(report.cases)} 个用例 <span class="en">all {len(report.cases)} cases</span></summary>'
-            f'<table id="case-table">{head}{allrows}</table></details>')
+    heads = [_bi("函数", "function"), _bi("用例", "case"), _bi("设备", "device"), _bi("类型", "kind"),
+             _bi("未通过", "failed"), _bi("失败率", "rate"), _bi("最常见的失败信息", "most common failure")]
+    n = len(report.cases)
+    return (f'<h3>{_bi("最难的用例", "Hardest cases")}</h3>'
+            + _table("hardest", heads, "".join(row(c) for c in hardest_cases(report, 15)))
+            + _details(_bi(f"全部 {n} 个用例", f"all {n} cases"),
+                       _table("case-table", heads, "".join(row(c) for c in report.cases))))
 
 
 def _status_tables(report: ClassReport) -> str:
@@ -644,11 +650,11 @@ def _status_tables(report: ClassReport) -> str:
     totals = "".join(f'<td class=num data-status="{_e(s)}">{report.problem_statuses.get(s, 0)}</td>' for s in statuses)
     subs = "".join(f'<tr><td>{_status(k)}</td><td class=num data-status="{_e(k)}">{v}</td></tr>'
                    for k, v in report.submission_statuses.items() if k != NOT_ON_ROSTER or report.roster)
-    return (f'<h3>每份提交 <span class="en">Per submission</span></h3><table id="submission-statuses">'
-            f'<tr><th>情况 <span class="en">what</span></th><th>学生数 <span class="en">students</span></th></tr>{subs}</table>'
-            f'<h3>每道题 <span class="en">Per problem</span></h3><table id="problem-statuses"><tr><th>题目 '
-            f'<span class="en">problem</span></th>{"".join(f"<th>{_status(s)}</th>" for s in statuses)}</tr>{per_problem}'
-            f'<tr class="total"><td>合计 <span class="en">total</span></td>{totals}</tr></table>')
+    return (f'<h3>{_bi("每份提交", "Per submission")}</h3>'
+            + _table("submission-statuses", [_bi("情况", "what"), _bi("学生数", "students")], subs)
+            + f'<h3>{_bi("每道题", "Per problem")}</h3>'
+            + _table("problem-statuses", [_bi("题目", "problem")] + [_status(s) for s in statuses],
+                     per_problem + f'<tr class="total"><td>{_bi("合计", "total")}</td>{totals}</tr>'))
 
 
 def _trend_table(report: ClassReport) -> str:
@@ -658,24 +664,21 @@ def _trend_table(report: ClassReport) -> str:
         return (f'<p>目前只有 {len(names)} 次作业有提交，评完下一次作业后这里会显示每个学生的变化。'
                 f'<span class="en">Only {len(names)} assignment(s) have submissions so far; each student\'s trend shows '
                 "here once the next one is graded.</span></p>")
-    q = "".join(f"<tr><td>{_e(a)}</td><td class=num>{_pct(t['quartiles'][a]['mean'])}</td>"
-                f"<td class=num>{_pct(t['quartiles'][a]['median'])}</td><td class=num>{_pct(t['quartiles'][a]['q1'])} – "
-                f"{_pct(t['quartiles'][a]['q3'])}</td></tr>" for a in names)
+    q = t["quartiles"]
+    summary = "".join(f"<tr><td>{_e(a)}</td><td class=num>{_pct(q[a]['mean'])}</td><td class=num>{_pct(q[a]['median'])}"
+                      f"</td><td class=num>{_pct(q[a]['q1'])} – {_pct(q[a]['q3'])}</td></tr>" for a in names)
     falling = sorted(t["change"].items(), key=lambda kv: (kv[1], kv[0]))[:15]
-    head = "".join(f"<th>{_e(a)}</th>" for a in names)
+    heads = [_bi("学生", "student")] + [_e(a) for a in names] + [_bi("变化", "change") + " (pp)"]
 
     def row(sid: str) -> str:
         shares = t["shares"][sid]
         return (f'<tr data-student="{_e(sid)}"><td>{_e(sid)}</td>' + "".join(f"<td class=num>{_pct(shares[a])}</td>" for a in names)
                 + f'<td class="num change">{100 * t["change"][sid]:+.1f}</td></tr>')
-    return (f'<table id="trend-summary"><tr><th>作业 <span class="en">assignment</span></th><th>平均 <span class="en">mean</span>'
-            f'</th><th>中位数 <span class="en">median</span></th><th>四分位 <span class="en">quartiles</span></th></tr>{q}</table>'
-            f'<h3>下降最多的学生 <span class="en">Largest drops since {_e(names[-2])}</span></h3>'
-            f'<table id="trend-drops"><tr><th>学生 <span class="en">student</span></th>{head}<th>变化 <span class="en">change'
-            f'</span> (pp)</th></tr>{"".join(row(s) for s, _ in falling)}</table>'
-            f'<details><summary>全部学生 <span class="en">every student</span></summary><table id="trend-table"><tr><th>学生 '
-            f'<span class="en">student</span></th>{head}<th>变化 <span class="en">change</span> (pp)</th></tr>'
-            f'{"".join(row(s) for s in sorted(t["shares"]))}</table></details>')
+    return (_table("trend-summary", [_bi("作业", "assignment"), _bi("平均", "mean"), _bi("中位数", "median"),
+                                     _bi("四分位", "quartiles")], summary)
+            + f'<h3>{_bi("下降最多的学生", "Largest drops since " + _e(names[-2]))}</h3>'
+            + _table("trend-drops", heads, "".join(row(s) for s, _ in falling))
+            + _details(_bi("全部学生", "every student"), _table("trend-table", heads, "".join(row(s) for s in sorted(t["shares"])))))
 
 
 def _student_table(report: ClassReport) -> str:
@@ -683,10 +686,10 @@ def _student_table(report: ClassReport) -> str:
         f'<tr data-student="{_e(s.student)}"><td>{_e(s.student)}</td><td>{_e(s.name)}</td>'
         f'<td class=num>{_num(s.score)}</td><td class=num>{_num(s.late_penalty) if s.late_penalty else ""}</td>'
         f"<td class=num>{s.max_score:g}</td><td>{_e(s.status)}</td></tr>" for s in report.students)
-    return (f'<details><summary>全部 {len(report.students)} 名学生 <span class="en">all {len(report.students)} students'
-            f'</span></summary><table id="student-table"><tr><th>学号 <span class="en">id</span></th><th>姓名 <span class="en">'
-            f'name</span></th><th>得分 <span class="en">score</span></th><th>迟交扣分 <span class="en">late penalty</span></th>'
-            f'<th>满分 <span class="en">max</span></th><th>状态 <span class="en">status</span></th></tr>{rows}</table></details>')
+    n = len(report.students)
+    heads = [_bi("学号", "id"), _bi("姓名", "name"), _bi("得分", "score"), _bi("迟交扣分", "late penalty"),
+             _bi("满分", "max"), _bi("状态", "status")]
+    return _details(_bi(f"全部 {n} 名学生", f"all {n} students"), _table("student-table", heads, rows))
 
 
 CSS = """

@@ -47,8 +47,7 @@ def _number(x: float) -> str:
 def long_rows(course, assignment: str, rows: list[dict] | None = None, book: dict | None = None) -> list[dict]:
     """One row per (student, graded cell), and a ``late_penalty`` row per submission."""
     from autograder.pipeline import NO_SUBMISSION
-    rows = course.scores(assignment) if rows is None else rows
-    book = course.gradebook_table(assignment) if book is None else book
+    rows, book = _inputs(course, assignment, rows, book)
     store = course.reports()
     out = []
     for row in rows:
@@ -80,6 +79,12 @@ def long_rows(course, assignment: str, rows: list[dict] | None = None, book: dic
     return out
 
 
+def _inputs(course, assignment: str, rows: list[dict] | None, book: dict | None) -> tuple[list[dict], dict]:
+    """The gradebook's rows and table, read now unless the caller (``Course.export_all``) has them."""
+    return (course.scores(assignment) if rows is None else rows,
+            course.gradebook_table(assignment) if book is None else book)
+
+
 def _cell_max(book: dict, name: str) -> float:
     return next((g[name]["max_score"] for g in book["grades"].values() if name in g), 0.0)
 
@@ -100,8 +105,7 @@ def _people(book: dict) -> dict:
 
 def write_canvas(course, assignment: str, path: Path, rows=None, book=None) -> Path:
     """Canvas's gradebook import layout (see the module docstring for the column mapping)."""
-    rows = course.scores(assignment) if rows is None else rows
-    book = course.gradebook_table(assignment) if book is None else book
+    rows, book = _inputs(course, assignment, rows, book)
     people = _people(book)
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
@@ -117,8 +121,7 @@ def write_canvas(course, assignment: str, path: Path, rows=None, book=None) -> P
 def write_moodle(course, assignment: str, path: Path, rows=None, book=None) -> Path:
     """Moodle's CSV grade import (see the module docstring for the column mapping)."""
     from autograder.pipeline import NO_SUBMISSION
-    rows = course.scores(assignment) if rows is None else rows
-    book = course.gradebook_table(assignment) if book is None else book
+    rows, book = _inputs(course, assignment, rows, book)
     people = _people(book)
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
@@ -140,8 +143,7 @@ def write_moodle(course, assignment: str, path: Path, rows=None, book=None) -> P
 def write_all(course, assignment: str, out_dir: Path, rows=None, book=None) -> dict[str, Path]:
     """The long CSV and the Canvas and Moodle CSVs into ``out_dir``; returns name -> path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = course.scores(assignment) if rows is None else rows
-    book = course.gradebook_table(assignment) if book is None else book
+    rows, book = _inputs(course, assignment, rows, book)
     return {"long": write_long(course, assignment, out_dir / f"grades_{assignment}_long.csv", rows, book),
             "canvas": write_canvas(course, assignment, out_dir / f"canvas_{assignment}.csv", rows, book),
             "moodle": write_moodle(course, assignment, out_dir / f"moodle_{assignment}.csv", rows, book)}
