@@ -20,6 +20,7 @@ help: ## list the targets / 列出所有目标
 	@echo "  ASSIGNMENT=$(ASSIGNMENT) (e.g. make collect ASSIGNMENT=a02_tensor_operations / 指定作业)"
 	@echo "  make grade WORKERS=4 SANDBOX=auto|fork|bwrap (default: one worker per core, fork where possible;"
 	@echo "             no sandbox at all: refused, unless SANDBOX=unsafe-trusted-input for trusted submissions)"
+	@echo "  make grade SCHEDULER=tcp://HOST:8786 (grade on an existing Dask cluster; docs/INSTRUCTOR_GUIDE.md)"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,8 +64,8 @@ solutions: $(STAMP) ## regenerate solutions/ from the master notebooks / 重新�
 release: $(STAMP) ## nbgrader: source -> release / 发布作业
 	$(BIN)/python -m autograder release --assignment $(ASSIGNMENT)
 
-grade: $(STAMP) ## autograde course/submitted on warm sandboxed workers (WORKERS=n SANDBOX=auto|fork|bwrap) / 自动评分
-	$(BIN)/python -m autograder grade --assignment $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SANDBOX),--sandbox $(SANDBOX))
+grade: $(STAMP) ## autograde course/submitted on warm sandboxed workers (WORKERS=n SANDBOX=auto|fork|bwrap SCHEDULER=tcp://...) / 自动评分
+	$(BIN)/python -m autograder grade --assignment $(ASSIGNMENT) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SANDBOX),--sandbox $(SANDBOX)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 feedback: $(STAMP) ## feedback HTML for graded submissions / 生成反馈
 	$(BIN)/python -m autograder feedback --assignment $(ASSIGNMENT)

@@ -37,6 +37,7 @@ from nbgrader.converters import Autograde
 from nbgrader.converters.base import BaseConverter
 from nbgrader.utils import find_all_files, rmtree
 
+from autograder.bookkeeping import one_transaction
 from autograder.collect import repair_timestamp
 from autograder.notebooks import grading_cells
 from autograder.engine import Done, Job
@@ -44,6 +45,46 @@ from autograder.results import Msg, copy_regular_file
 
 
 SUBMITTED_FILES_LIMIT = 64 << 20  # bytes of a submission's extra files copied for grading
+GRADEBOOK_WAIT_SECONDS = 60.0  # how long a lost gradebook connection (e.g. PostgreSQL restarting) is waited for
+
+
+class GradebookUnavailable(RuntimeError):
+    """The gradebook database stayed unreachable: the batch stops, the student in progress unrecorded."""
+
+
+def lost_connection(exc: BaseException | None) -> bool:
+    """A database error that a retry can cure: the server went away, restarted, or is busy.
+    nbgrader re-raises some of them as ``InvalidEntry`` inside its ``except``: the cause is then
+    the exception's context, so the whole chain is looked at."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (OperationalError, InterfaceError)) or (
+                isinstance(exc, DBAPIError) and exc.connection_invalidated):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def with_gradebook(step, what: str):
+    """Run ``step`` (a gradebook write that is safe to repeat: nbgrader's ``update_or_create_*``,
+    a whole student's record); while the database connection is lost, wait and repeat it, for at
+    most GRADEBOOK_WAIT_SECONDS, then raise :class:`GradebookUnavailable`."""
+    deadline, delay = time.monotonic() + GRADEBOOK_WAIT_SECONDS, 0.5
+    while True:
+        try:
+            return step()
+        except Exception as exc:
+            if not lost_connection(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise GradebookUnavailable(
+                    f"成绩库连接中断超过 {GRADEBOOK_WAIT_SECONDS:g} 秒，评分已停止（{what} 没有记录；已记录的成绩完整保留），"
+                    f"数据库恢复后再运行一次 make grade 即可 / the gradebook database was unreachable for more than "
+                    f"{GRADEBOOK_WAIT_SECONDS:g} s, so grading stopped ({what} was not recorded; every grade recorded "
+                    f"before is kept). Run make grade again once the database is back: {error_text(exc)}") from None
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 class RegularFilesOnly(BaseConverter):
@@ -149,7 +190,7 @@ class BatchAutograde(Autograde, RegularFilesOnly):
         self._sanitizing = False
         self._init_preprocessors()
         try:
-            with utils.setenv(NBGRADER_EXECUTION="autograde"):
+            with utils.setenv(NBGRADER_EXECUTION="autograde"), one_transaction():  # whole or not at all
                 for path in notebooks:
                     super(Autograde, self).convert_single_notebook(str(path))
         finally:
@@ -208,9 +249,11 @@ class Batch:
     def add(self, student: str) -> None:
         t0 = time.perf_counter()
         try:
-            notebooks = self.app.prepare(self.assignment, student)
+            notebooks = with_gradebook(lambda: self.app.prepare(self.assignment, student), student)
             jobs = [Job((student, p.stem), self.assignment, read_cells(p), files=str(p.parent), **self.settings)
                     for p in notebooks]
+        except GradebookUnavailable:
+            raise
         except Exception as exc:  # noqa: BLE001 - that student fails, the batch goes on
             self.app.discard(self.assignment, student)
             self.on_failed(student, error_text(exc))
@@ -245,7 +288,9 @@ class Batch:
             t0 = time.perf_counter()
             try:
                 with deferred_interrupt():  # a student's grades are written whole or not at all
-                    self.app.record(self.assignment, student, entry.notebooks)
+                    with_gradebook(lambda: self.app.record(self.assignment, student, entry.notebooks), student)
+            except GradebookUnavailable:
+                raise
             except Exception as exc:  # noqa: BLE001
                 entry.failed = error_text(exc)
             self.seconds["record"] += time.perf_counter() - t0

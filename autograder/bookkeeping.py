@@ -111,3 +111,61 @@ def batch_bookkeeping():
         del metadata.create_all  # back to the class's method
         nbgrader_format.jsonschema = jsonschema
         engines.dispose()
+
+
+class _SharedSession:
+    """The session of every ``Gradebook`` opened inside :func:`one_transaction`: nbgrader's
+    commits (one per grade cell in ``SaveAutoGrades``) become flushes, and closing is left to
+    the transaction's end."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def commit(self) -> None:
+        self._session.flush()
+
+    def remove(self) -> None:
+        pass
+
+    close = remove
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+
+@contextmanager
+def one_transaction():
+    """Every gradebook write inside the block is one database transaction: committed at the end,
+    rolled back if anything in it fails (a lost connection included). So a student's grades are
+    recorded whole or not at all, even if the database goes away in the middle."""
+    from sqlalchemy.orm import Session
+    gradebook = nbgrader.api.Gradebook
+    original = gradebook.__init__
+    shared: dict[str, Session] = {}
+
+    def init(gb, db_url, *args, **kwargs):
+        original(gb, db_url, *args, **kwargs)
+        gb.db.remove()  # its own session: nothing pending after nbgrader's set-up commit
+        if db_url not in shared:
+            shared[db_url] = Session(bind=gb.engine, autoflush=True)
+        gb.db = _SharedSession(shared[db_url])
+
+    gradebook.__init__ = init
+    try:
+        yield
+        for session in shared.values():
+            session.commit()
+    except BaseException:
+        for session in shared.values():
+            try:
+                session.rollback()
+            except Exception:  # noqa: BLE001 - the connection may be the thing that failed
+                pass
+        raise
+    finally:
+        gradebook.__init__ = original
+        for session in shared.values():
+            try:
+                session.close()
+            except Exception:  # noqa: BLE001
+                pass

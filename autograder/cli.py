@@ -131,6 +131,9 @@ def main(argv=None) -> int:
                         help="grade: warm workers (default: c.TrustedExecute.workers, else one per core)")
     parser.add_argument("--sandbox", choices=list(PATHS), default=None,
                         help="grade: how student code starts (default: c.TrustedExecute.sandbox, 'auto')")
+    parser.add_argument("--scheduler", default=None,
+                        help="grade: a Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: "
+                             "c.TrustedExecute.scheduler; empty: grade on this machine)")
     parser.add_argument("--file", type=Path, default=None,
                         help="roster: the class list, a UTF-8 CSV (id,first_name,last_name,email)")
     args = parser.parse_args(argv)
@@ -138,7 +141,7 @@ def main(argv=None) -> int:
     if args.step == "demo":
         return run_demo(args.out / "demo", args.assignment)
     template = None
-    if args.step == "grade":  # the workers' imports overlap with ours (nbgrader and friends)
+    if args.step == "grade" and not args.scheduler:  # the workers' imports overlap with ours (nbgrader and friends)
         log = args.course / "reports" / args.assignment / "workers.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         template = Template(args.sandbox or "auto", open(log, "a", encoding="utf-8"),
@@ -154,10 +157,17 @@ def main(argv=None) -> int:
     elif args.step == "grade":
         try:
             outcomes = course.grade(args.assignment, workers=args.workers, sandbox_path=args.sandbox,
-                                    template=template)
+                                    template=template, scheduler=args.scheduler)
         except SandboxUnavailable as exc:
             console.print(f"[red]refusing to grade / 拒绝评分: {exc}[/red]")
             return 2
+        except Exception as exc:  # the cluster or the gradebook is unreachable: said plainly, nothing lost
+            from autograder.batch import GradebookUnavailable
+            from autograder.distributed import SchedulerUnreachable
+            if not isinstance(exc, (SchedulerUnreachable, GradebookUnavailable)):
+                raise
+            console.print(f"[red]{exc}[/red]")
+            return 3
         except KeyboardInterrupt:
             console.print("[yellow]grading interrupted: every submission recorded so far is kept, the ones in "
                           "progress were not recorded; run `make grade` again to finish / 评分已中断：已记录的成绩保留，"
@@ -173,7 +183,11 @@ def main(argv=None) -> int:
                                           if course.unreadable_reason(args.assignment, s) is None])
     elif args.step == "export":
         t0 = time.time()
-        paths = course.export_all(args.assignment, args.out)
+        try:
+            paths = course.export_all(args.assignment, args.out)
+        except ValueError as exc:  # the assignment is not in the gradebook: nothing to report on
+            console.print(f"[red]{exc}[/red]")
+            return 1
         for what, path in paths.items():
             console.print(f"  {what:<20} {shown(path)}")
         console.print(f"class report / 全班成绩分析: {shown(paths['report'])} ({time.time() - t0:.1f} s)")

@@ -236,6 +236,11 @@ class LocalEngine:
         Raises :class:`~autograder.sandbox.SandboxUnavailable` if the path was refused."""
         return self.template.wait_handshake()
 
+    @property
+    def warm_seconds(self) -> float | None:
+        """The slowest worker's warm-up (seconds), once the workers are warm."""
+        return max((w.warm_seconds or 0 for w in self.workers), default=None)
+
     def _serve(self, worker: Worker) -> None:
         try:
             worker.start()

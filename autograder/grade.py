@@ -82,11 +82,10 @@ RECORDS_LIMIT, ARRAYS_LIMIT = 16 << 20, 256 << 20  # bytes of one problem's resu
 FILES_LIMIT, FILES_COUNT = 64 << 20, 1000  # the assignment's files a job gets: bytes and files in all
 
 
-def copy_assignment_files(source: Path, dest: Path) -> None:
-    """Copy the assignment's files (what nbgrader put beside the notebook: data, images) into
-    the job's working folder: regular files only, never through a symlink, notebooks left out
+def assignment_files(source: Path):
+    """The assignment's files (what nbgrader put beside the notebook: data, images) as
+    ``(path, relative path)``: regular files only, never through a symlink, notebooks left out
     (the sanitized ones hold hidden tests), at most FILES_COUNT files and FILES_LIMIT bytes."""
-    dest.mkdir()
     budget, count = FILES_LIMIT, 0
     for folder, dirs, names in os.walk(source):  # os.walk does not descend into symlinked folders
         dirs[:] = [d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(folder, d))]
@@ -99,9 +98,16 @@ def copy_assignment_files(source: Path, dest: Path) -> None:
             if size > budget or count > FILES_COUNT:
                 raise ValueError(f"the assignment's files exceed {FILES_COUNT} files or {FILES_LIMIT >> 20} MiB")
             budget -= size
-            target = dest / src.relative_to(source)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            copy_regular_file(src, target)
+            yield src, src.relative_to(source)
+
+
+def copy_assignment_files(source: Path, dest: Path) -> None:
+    """Copy :func:`assignment_files` into the job's working folder ``dest`` (made here)."""
+    dest.mkdir()
+    for src, rel in assignment_files(source):
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy_regular_file(src, target)
 
 
 def forged(problem: Problem) -> ProblemResult:

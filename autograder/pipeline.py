@@ -32,7 +32,7 @@ from rich.table import Table
 from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.batch import Batch, BatchAutograde
+from autograder.batch import Batch, BatchAutograde, GradebookUnavailable, with_gradebook
 from autograder.bookkeeping import batch_bookkeeping
 from autograder.engine import LocalEngine
 from autograder.preprocessors import TrustedExecute, is_autograded
@@ -107,8 +107,10 @@ class Course:
         return ReportStore(report_dir if report_dir.is_absolute() else self.root / report_dir)
 
     def grade(self, assignment: str, students: list[str] | None = None, workers: int | None = None,
-              sandbox_path: str | None = None, quiet: bool = False, template=None) -> list[Outcome]:
-        """Autograde a batch on a pool of warm workers; one outcome per student, in order."""
+              sandbox_path: str | None = None, quiet: bool = False, template=None,
+              scheduler: str | None = None) -> list[Outcome]:
+        """Autograde a batch on a pool of warm workers (or on the Dask cluster at ``scheduler``);
+        one outcome per student, in order."""
         students = students if students is not None else self.submitted(assignment)
         settings = self.settings()
         devices = settings.grading_devices()
@@ -120,14 +122,25 @@ class Course:
         log = self.reports().root / assignment / "workers.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.time()
+        scheduler = scheduler or settings.scheduler
         with self.here():
-            engine = LocalEngine(workers, sandbox_path or settings.sandbox, log,  # warms up meanwhile
-                                 prewarm=(assignment, devices), template=template)
+            if scheduler:  # refuses here (SchedulerUnreachable), before anything is written
+                from autograder.distributed import DaskEngine
+                if template is not None:
+                    template.stop()
+                engine = DaskEngine(scheduler, sandbox_path or settings.sandbox, prewarm=(assignment, devices))
+                devices = engine.devices
+            else:
+                engine = LocalEngine(workers, sandbox_path or settings.sandbox, log,  # warms up meanwhile
+                                     prewarm=(assignment, devices), template=template)
             try:
                 info = engine.info()  # refuses here, before anything is written, if the path is unavailable
-                with self.gradebook() as gb:  # every student exists before the fan-out, created once
-                    for student in students:
-                        gb.update_or_create_student(student)
+                workers = len(info["workers"]) if scheduler else workers
+                def create_students():  # every student exists before the fan-out, created once
+                    with self.gradebook() as gb:
+                        for student in students:
+                            gb.update_or_create_student(student)
+                with_gradebook(create_students, "the students / 学生名单")
                 if not quiet:
                     self._announce(info, workers, devices)
                 with temp_attrs(self.coursedir, assignment_id=assignment, student_id="*"), batch_bookkeeping():
@@ -136,7 +149,7 @@ class Course:
                     with self._progress(assignment, len(students), quiet) as tick:
                         def finished(student, reason: Msg | None = None):
                             if reason is not None:
-                                self._record_failure(assignment, student, reason)
+                                with_gradebook(lambda: self._record_failure(assignment, student, reason), student)
                             outcomes[student] = Outcome(student, reason is None, reason)
                             tick()
 
@@ -155,15 +168,15 @@ class Course:
                             else:
                                 batch.add(student)
                         batch.collect()
-            except KeyboardInterrupt:  # stop at once; submissions in progress stay unrecorded
+            except (KeyboardInterrupt, GradebookUnavailable):  # stop at once; those in progress stay unrecorded
                 engine.abort()
                 raise
             finally:
                 engine.close()
         summary = {"assignment": assignment, "students": len(students), "workers": workers,
                    "sandbox_path": info["path"], "mechanisms": info["mechanisms"],
-                   "devices": devices,
-                   "warm_seconds": max((w.warm_seconds or 0 for w in engine.workers), default=None),
+                   "devices": devices, "scheduler": scheduler or None,
+                   "warm_seconds": engine.warm_seconds,
                    "seconds": round(time.time() - t0, 3), "prepare_seconds": round(batch.seconds["prepare"], 3),
                    "record_seconds": round(batch.seconds["record"], 3)}
         (log.parent / "batch.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -171,6 +184,9 @@ class Course:
 
     def _announce(self, info: dict, workers: int, devices: list[str]) -> None:
         path = info["path"]
+        if info.get("scheduler"):
+            console.print(f"Dask cluster / Dask 集群 {info['scheduler']}: {workers} worker(s), one warm grader each / "
+                          f"{workers} 个工作进程，各有一个预热评分进程; the gradebook is written here / 成绩由本机写入")
         if path == "fork":
             console.print(f"sandbox / 沙箱: fork from {workers} warm worker(s) / 由 {workers} 个预热进程 fork")
         elif path == UNSANDBOXED:

@@ -168,6 +168,10 @@ class TrustedExecute(NbGraderPreprocessor):
         "there is none (only for submissions you trust). A forced path that this machine cannot give "
         "is refused, never replaced.")).tag(config=True)
     workers = Integer(0, help="Warm grading workers for `make grade` (0: one per CPU core).").tag(config=True)
+    scheduler = Unicode("", help=(
+        "The address of a running Dask scheduler (e.g. 'tcp://10.0.0.5:8786'): `make grade` then grades "
+        "on that cluster's workers, each keeping one warm sandboxed worker (docs/INSTRUCTOR_GUIDE.md, "
+        "big class). Empty: grade on this machine.")).tag(config=True)
     devices = List(Unicode(), default_value=[], help=(
         "Devices every case runs on, e.g. ['cpu'] or ['cpu', 'cuda'] (empty: CPU, plus CUDA when the "
         "grading machine has it). Recorded in each report.")).tag(config=True)

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/grading.py [--assignment a07_classification_losses] [-n 20]
                                            [--hostile 4] [--workers 0] [--skip-stock]
+                                           [--scheduler tcp://HOST:8786] [--big-class]
 
 Both grade the same N submissions (a fixed mix: the answer key, partly wrong variants from
 ``autograder.samples``, the blank release) plus a few hostile ones, in scratch copies of the
@@ -16,6 +17,10 @@ seconds per submission (stock: between consecutive finished submissions, as it g
 after another; make grade: a submission's time in a worker, from its report), peak memory
 (the sum of PSS over the command's process tree, sampled every 0.2 s) and the ratio to stock.
 It prints figures and exits non-zero only if the two make-grade runs disagree.
+
+``--scheduler ADDRESS`` grades the make-grade rows on that Dask cluster instead (same table).
+``--big-class`` adds rows for a Dask cluster started here (scheduler + 2 one-thread workers on
+127.0.0.1), a PostgreSQL gradebook (a temporary server, as in the tests) and both together.
 
 ``--assignment pc1`` grades the classic test assignment of ``tests/classic/`` instead (no spec:
 plain asserts, an AUTOTEST, partial credit, written answers; correct, blank and partly wrong
@@ -33,76 +38,17 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import nbformat  # noqa: E402
-
-from autograder import demo, notebooks, samples  # noqa: E402
 from autograder.pipeline import Course  # noqa: E402
 from tests.classic import fixture as classic  # noqa: E402
-from tests.conftest import STOCK_CONFIG, descendants  # noqa: E402
-
-# Hostile submissions cheap enough for stock nbgrader to survive (no endless loops: a timeout
-# costs both graders the same wall-clock seconds and says nothing about throughput).
-HOSTILE = {
-    "h_sys_exit_cell": "import sys\nsys.exit(0)\n",
-    "h_os_exit_cell": "import os\nos._exit(0)\n",
-    "h_output_flood": "for i in range(20000):\n    print('flood ' * 20)\n",
-    "h_memory_bomb_cell": "try:\n    hog = bytearray(1 << 42)\nexcept MemoryError:\n    pass\n",
-    "h_patches_torch": "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.testing.assert_close = lambda *a, **k: None\n",
-}
-
-
-def submissions(assignment: str, n: int, hostile: int) -> dict[str, nbformat.NotebookNode]:
-    """student -> notebook: the fixed mix, deterministic for a given (assignment, n)."""
-    master = ROOT / "course" / "source" / assignment / f"{assignment}.ipynb"
-    key = demo.key_answers(master)
-    wrong = samples.wrong(assignment)
-    variants = [(p, i) for p, table in wrong.items() for i in range(len(table))]
-    out = {}
-    for k in range(n):
-        kind = k % 4
-        if kind == 0:
-            answers = key
-        elif kind == 2:
-            answers = None  # the blank release
-        else:
-            chosen = [variants[(k * 7 + j * 3) % len(variants)] for j in range(kind)]
-            answers = {**key, **{f"sol_{p}": wrong[p][i][0] for p, i in chosen}}
-        out[f"s{k:03d}"] = answers
-    for name in list(HOSTILE)[:hostile]:
-        out[name] = key
-    return out
-
-
-def write_submissions(course_root: Path, assignment: str, plan: dict) -> None:
-    release = notebooks.read(course_root / "release" / assignment / f"{assignment}.ipynb")
-    for student, answers in plan.items():
-        nb = demo.fill(release, answers) if answers is not None else nbformat.from_dict(release)
-        if student in HOSTILE:
-            setup = next(i for i, c in enumerate(nb.cells) if notebooks.nbgrader_meta(c).get("grade_id") == "setup")
-            nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(HOSTILE[student]))
-        folder = course_root / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        nbformat.write(nb, str(folder / f"{assignment}.ipynb"))
-        (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC")
-
-
-def make_course(kind: str, assignment: str, plan: dict) -> Path:
-    root = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
-    config = STOCK_CONFIG if kind == "stock" else ((ROOT / "course" / "nbgrader_config.py").read_text()
-                                                   + f"\nc.TrustedExecute.work_dir = {str(root / 'jobs')!r}\n")
-    if assignment == classic.A:  # the classic test assignment: no spec, asserts, manual answers
-        classic.submit(classic.make_course(root, config), plan)
-        return root
-    (root / "nbgrader_config.py").write_text(config)
-    shutil.copytree(ROOT / "course" / "source" / assignment, root / "source" / assignment)
-    Course(root).release(assignment)
-    write_submissions(root, assignment, plan)
-    return root
+from tests.conftest import descendants  # noqa: E402
+from tests.servers import dask_cluster, postgres  # noqa: E402
+from tests.synthetic import HOSTILE, make_course, submissions  # noqa: E402
 
 
 def _pss_mib(pids) -> float:
@@ -148,10 +94,12 @@ def run_stock(root: Path, assignment: str) -> dict:
     return {"wall": wall, "peak": peak, "per": gaps, "ok": result.returncode == 0, "out": result.stdout}
 
 
-def run_ours(root: Path, assignment: str, workers: int) -> dict:
+def run_ours(root: Path, assignment: str, workers: int, scheduler: str | None = None) -> dict:
     command = [sys.executable, "-m", "autograder", "grade", "--assignment", assignment, "--course", str(root)]
     if workers:
         command += ["--workers", str(workers)]
+    if scheduler:
+        command += ["--scheduler", scheduler]
     wall, peak, result = timed(command, ROOT)
     reports = [json.loads(p.read_text()) for p in (root / "reports" / assignment).glob("*/*.json")]
     batch = json.loads((root / "reports" / assignment / "batch.json").read_text())
@@ -192,7 +140,17 @@ def main(argv=None) -> int:
     parser.add_argument("--hostile", type=int, default=4, help=f"hostile submissions added (at most {len(HOSTILE)})")
     parser.add_argument("--workers", type=int, default=0, help="make grade workers (0: one per core)")
     parser.add_argument("--skip-stock", action="store_true", help="only make grade (e.g. for N=200)")
+    parser.add_argument("--scheduler", default=None,
+                        help="grade the make-grade rows on the Dask cluster at this address (e.g. tcp://HOST:8786)")
+    parser.add_argument("--big-class", action="store_true",
+                        help="also: a Dask cluster started here (2 workers) and a PostgreSQL gradebook, "
+                             "alone and together")
     args = parser.parse_args(argv)
+    with ExitStack() as servers:
+        return compare(args, servers)
+
+
+def compare(args, servers: ExitStack) -> int:
     if args.assignment == classic.A:
         plan = {f"s{k:03d}": classic.HONEST[k % 3] for k in range(args.n)}
     else:
@@ -202,12 +160,24 @@ def main(argv=None) -> int:
           f"{os.cpu_count()} cores")
     results, roots = {}, {}
     kinds = ([] if args.skip_stock else ["stock"]) + ["make grade", "make grade WORKERS=1"]
+    # kind -> (Dask scheduler or None, PostgreSQL database or None)
+    how = {"make grade": (args.scheduler, None), "make grade WORKERS=1": (args.scheduler, None)}
+    if args.big_class:
+        pg = servers.enter_context(postgres())
+        log = Path(tempfile.mkdtemp(prefix="bench-dask-")) / "cluster.log"
+        cluster = servers.enter_context(dask_cluster({"w0": None, "w1": None}, log))
+        how.update({"Dask, 2 workers": (cluster.address, None), "PostgreSQL gradebook": (None, "bench_local"),
+                    "Dask + PostgreSQL": (cluster.address, "bench_dask")})
+        kinds += ["Dask, 2 workers", "PostgreSQL gradebook", "Dask + PostgreSQL"]
     for kind in kinds:
-        roots[kind] = make_course("stock" if kind == "stock" else "ours", args.assignment, plan)
+        scheduler, database = how.get(kind, (None, None))
+        extra = f"\nc.CourseDirectory.db_url = {pg.fresh_database(database)!r}\n" if database else ""
+        roots[kind] = make_course("stock" if kind == "stock" else "ours", args.assignment, plan, extra)
         if kind == "stock":
             results[kind] = run_stock(roots[kind], args.assignment)
         else:
-            results[kind] = run_ours(roots[kind], args.assignment, 1 if kind.endswith("=1") else args.workers)
+            workers = 1 if kind.endswith("=1") else args.workers
+            results[kind] = run_ours(roots[kind], args.assignment, workers, scheduler)
         if not results[kind]["ok"]:
             print(f"!! {kind} exited non-zero:\n{results[kind]['out'][-3000:]}")
     got = {k: scores(roots[k], args.assignment) for k in kinds}
@@ -215,8 +185,9 @@ def main(argv=None) -> int:
     print(f"\n{'':22s} {'wall s':>8s} {'subm/s':>8s} {'p50 s':>7s} {'p90 s':>7s} {'peak MiB':>9s} {'vs stock':>8s}")
     for kind in kinds:
         print(row(kind, results[kind], total, stock_wall))
-    same = got["make grade"] == got["make grade WORKERS=1"]
-    print(f"\nscores identical to WORKERS=1: {'yes' if same else 'NO'} ({len(got['make grade'])} students)")
+    same = all(got[k] == got["make grade WORKERS=1"] for k in kinds if k != "stock")
+    print(f"\nscores of every make-grade row identical to WORKERS=1: {'yes' if same else 'NO'} "
+          f"({len(got['make grade'])} students)")
     if "stock" in got:
         cells = {k: cell_scores(roots[k], args.assignment) for k in ("stock", "make grade")}
         same_cells = sum(cells["stock"].get(c) == v for c, v in cells["make grade"].items())
