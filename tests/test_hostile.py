@@ -3,6 +3,16 @@
 Each case is a student: what they submit, and the score and reason they must get. After all of
 them a correct control submission must still get full marks; the instructor files and the
 gradebook must be unchanged except for the intended writes; no student process may survive.
+
+The cases added for issue 16 (files in the submission folder, reads of what the student's process
+produced, the batch budget) were run on 66f6af9, the commit before that work, with this file
+copied into a worktree of it. ``deeply_nested_notebook`` aborted the whole batch there
+(RecursionError: no student graded, the control included) and ``fifo_in_submission`` gave the
+honest student 0 of 10, so the rest ran without those two: ``notebook_is_link_to_master`` got
+10/10 for a link to the master, ``links_to_secrets`` 10/10 (its nbytes could read /etc/shadow,
+which was also copied into ``autograded/``), ``slow_cells`` 10/10 (no budget), ``disk_filler``
+10/10 with only "cell 4 skipped" (no disk limit), ``result_bomb`` 8/10 like now but as
+"unreadable", not "forbidden" (no seal); every older case passed there too.
 """
 from __future__ import annotations
 

@@ -8,10 +8,18 @@ harness's), ``wrong`` (the trick could not even run), or flagged for the instruc
 (the static read of the source found what an answer never needs). A correct control gets full
 marks and no flag, graded in the same batch after all of them.
 
-On 8fe0864 (before this work) every case below but ``disable_dispatch_only`` and
-``disable_function_only`` (one recorder is enough to see the kernel) got linspace's full 2
-points with status "ok" and nothing flagged; ``job_files_gone`` got full marks because the job's
-files were still there to read.
+Verified on 66f6af9 (the commit before this work; its harness is 8fe0864's), this file copied
+into a worktree of it and run there (a venv outside /tmp, so that the old sandbox, which mounted
+/tmp over its Python, could still import torch's lazily loaded modules): every case below but
+``disable_dispatch_only`` and ``disable_function_only`` (one recorder is enough to see the
+kernel) got linspace's full 2 points, the notebook 10/10 with status "ok" and nothing flagged;
+``job_files_gone`` because the job's files were still there to read, ``forged_results`` because
+nothing told a forged result from the harness's. The renamed ``F.layer_norm`` was already
+``forbidden`` there (F.layer_norm calls torch.layer_norm, which the old name-based recorder saw
+too); ``renamed_aten_packet`` is the case that proves recording by identity and schema name.
+The tests after the batch need the new layers (``review``, ``AUTOGRADER_WEAKEN``) and prove
+themselves in each run instead: each grades its exploit once with every defence and once with
+the one layer meant to stop it switched off, where it must get silent full marks.
 """
 from __future__ import annotations
 
@@ -162,7 +170,9 @@ def test_the_control_gets_full_marks_and_no_flag(batch):
 
 def test_a_renamed_python_function_is_still_recognised(tmp_path):
     """F.layer_norm (a Python function) renamed before the call: the recorder knows it by what
-    it was when the harness started, not by its ``__name__`` now."""
+    it was when the harness started, not by its ``__name__`` now. (This alone does not fail on
+    66f6af9: F.layer_norm calls torch.layer_norm, seen there by name too. ``renamed_aten_packet``
+    in the batch is the one that did: 10/10 there.)"""
     from autograder import sandbox
     from autograder.engine import LocalEngine
     from autograder.notebooks import grading_cells
