@@ -10,8 +10,9 @@ external file or script, opens offline) and its figures as PNG:
   common failure message ("62% failed ``cross_entropy`` with ``ignore_index`` on K-dimensional input");
 - status counts: per problem (ok, wrong, forbidden, unanswered, timeout, crashed, ...) and per submission
   (unreadable, needs review, late, no submission);
-- across assignments: each student's share of the maximum, the class's median and quartiles, and the
-  students whose share fell the most since the previous assignment.
+- across assignments: each student's share of the maximum, the median and quartiles of those who submitted,
+  who did not submit the latest one, and the students whose share fell the most since the previous
+  assignment (among those who submitted both).
 
 Every number comes from the gradebook (scores, penalties, who submitted) and the grader's reports
 (``reports/<assignment>/<student>/<notebook>.json``: statuses, case results); ``class_<assignment>.json``
@@ -245,8 +246,10 @@ def collect(course, assignment: str, rows: list[dict] | None = None, book: dict 
 
 def trend(course) -> dict:
     """Each student's share of the maximum (after late penalties), per assignment with submissions, in
-    due-date order, then by name; a student who did not submit counts 0 there. Students: the roster, plus
-    everyone who submitted any of them."""
+    due-date order, then by name; a student who did not submit counts 0 there (``shares``), and is listed
+    in ``missing``. The quartiles and the change between the last two assignments are over the students who
+    submitted (both), so that a missing submission shows as missing, not as a student who got worse.
+    Students: the roster, plus everyone who submitted any of the assignments."""
     from autograder import roster
     with course.here(), course.gradebook() as gb:
         graded = [(a.duedate, a.name) for a in gb.assignments if a.num_submissions > 0]
@@ -254,26 +257,31 @@ def trend(course) -> dict:
     tables = {a: course.gradebook_table(a) for a in names}
     people = {s.id: s for t in tables.values() for s in t["students"]}
     shares: dict[str, dict[str, float]] = {}
+    missing: dict[str, list[str]] = {a: [] for a in names}
     for sid, s in sorted(people.items()):
         if not (roster.on_roster(s) or any(sid in t["submissions"] for t in tables.values())):
             continue
         row = {}
         for a, t in tables.items():
             sub = t["submissions"].get(sid)
+            if sub is None:
+                missing[a].append(sid)
             score = sub["score"] - sub["late_penalty"] if sub else 0.0
             row[a] = round(score / t["max_score"], 6) if t["max_score"] else 0.0
         shares[sid] = row
     quartiles = {}
     for a in names:
-        values = sorted(v[a] for v in shares.values())
+        absent = set(missing[a])
+        values = sorted(v[a] for sid, v in shares.items() if sid not in absent)
         if values:
             q = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else values * 3
             quartiles[a] = {"q1": round(q[0], 6), "median": round(q[1], 6), "q3": round(q[2], 6),
-                            "mean": round(statistics.fmean(values), 6)}
+                            "mean": round(statistics.fmean(values), 6), "n": len(values)}
     change = {}
     if len(names) >= 2:
-        change = {s: round(v[names[-1]] - v[names[-2]], 6) for s, v in shares.items()}
-    return {"assignments": names, "shares": shares, "quartiles": quartiles, "change": change}
+        absent = set(missing[names[-1]]) | set(missing[names[-2]])
+        change = {s: round(v[names[-1]] - v[names[-2]], 6) for s, v in shares.items() if s not in absent}
+    return {"assignments": names, "shares": shares, "missing": missing, "quartiles": quartiles, "change": change}
 
 
 # ------------------------------------------------------------------ figures
@@ -331,6 +339,7 @@ def plot_distribution(report: ClassReport, path: Path) -> dict:
     """The histogram, mean and median; returns what was drawn (bar heights, line positions), read back
     from the figure."""
     plt = _pyplot()
+    from matplotlib import ticker
     h = report.histogram
     with plt.rc_context(style()):
         fig, ax = plt.subplots(figsize=(8, 4.2))
@@ -347,6 +356,7 @@ def plot_distribution(report: ClassReport, path: Path) -> dict:
                    label=f"低于 below {PASS_THRESHOLD:.0%}")
         ax.set_xlim(0, report.max_score or 1)
         ax.set_ylim(0, max(counts + [1]) * 1.15)
+        ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         ax.set_xlabel(f"得分 / score (满分 max {report.max_score:g})")
         ax.set_ylabel("学生人数 / students")
         ax.set_title(f"{report.assignment}：成绩分布 / score distribution (n = {h['n']})")
@@ -426,6 +436,7 @@ def plot_cases(report: ClassReport, path: Path, limit: int = 15) -> dict:
 def plot_statuses(report: ClassReport, path: Path) -> dict:
     """Per problem, how many submissions got each status (stacked)."""
     plt = _pyplot()
+    from matplotlib import ticker
     problems = report.problems
     order = [s for s in STATUSES + ("manual", "graded by hand") if any(p.statuses.get(s) for p in problems)]
     with plt.rc_context(style()):
@@ -440,6 +451,7 @@ def plot_statuses(report: ClassReport, path: Path) -> dict:
             drawn[status] = [int(round(b.get_width())) for b in bars]
             left = [a + b for a, b in zip(left, widths)]
         ax.set_yticks(ys, [p.grade_id for p in problems], fontsize=8)
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         ax.set_xlabel("提交数 / submissions")
         ax.set_title(f"{report.assignment}：各题状态 / status per problem")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=4, fontsize=8, frameon=False)
@@ -450,24 +462,26 @@ def plot_statuses(report: ClassReport, path: Path) -> dict:
 
 
 def plot_trend(report: ClassReport, path: Path) -> dict:
-    """Each student's share of the maximum across assignments: one thin line each (up to 2,000), the
-    class median and the quartile band on top."""
+    """Each student's share of the maximum across assignments: one thin line each (up to 2,000; a missing
+    submission is a gap, not a fall to 0), the median and the quartile band of those who submitted on top."""
     plt = _pyplot()
     t = report.trend
     names = t["assignments"]
     xs = list(range(len(names)))
+    missing = {a: set(t.get("missing", {}).get(a, ())) for a in names}
+    q = {a: t["quartiles"].get(a, {"q1": 0.0, "median": 0.0, "q3": 0.0}) for a in names}
     with plt.rc_context(style()):
         fig, ax = plt.subplots(figsize=(8, 4))
-        alpha = max(0.04, min(0.6, 8 / max(len(t["shares"]), 1)))
-        for shares in t["shares"].values():
-            ax.plot(xs, [100 * shares[a] for a in names], color="#607d8b", alpha=alpha, linewidth=0.8)
-        q = t["quartiles"]
+        alpha = max(0.08, min(0.6, 15 / max(len(t["shares"]), 1)))
+        for sid, shares in t["shares"].items():
+            ax.plot(xs, [float("nan") if sid in missing[a] else 100 * shares[a] for a in names], color="#607d8b",
+                    alpha=alpha, linewidth=0.8, marker="." if len(names) == 1 else None)
         if names:
             ax.fill_between(xs, [100 * q[a]["q1"] for a in names], [100 * q[a]["q3"] for a in names],
                             color="#90caf9", alpha=0.5, label="四分位区间 / quartiles (25–75%)")
         (median,) = ax.plot(xs, [100 * q[a]["median"] for a in names], color="#1565c0", linewidth=2.5, marker="o",
                             label="中位数 / median")
-        ax.set_xticks(xs, names, fontsize=8, rotation=15)
+        ax.set_xticks(xs, [f"{a}\n({len(t['shares']) - len(missing[a])} 份提交 submitted)" for a in names], fontsize=8)
         ax.set_ylim(-3, 103)
         ax.set_xlim(-0.3, max(len(names) - 0.7, 0.3))
         ax.set_ylabel("得分率 / share of the maximum (%)")
@@ -664,20 +678,31 @@ def _trend_table(report: ClassReport) -> str:
         return (f'<p>目前只有 {len(names)} 次作业有提交，评完下一次作业后这里会显示每个学生的变化。'
                 f'<span class="en">Only {len(names)} assignment(s) have submissions so far; each student\'s trend shows '
                 "here once the next one is graded.</span></p>")
-    q = t["quartiles"]
-    summary = "".join(f"<tr><td>{_e(a)}</td><td class=num>{_pct(q[a]['mean'])}</td><td class=num>{_pct(q[a]['median'])}"
-                      f"</td><td class=num>{_pct(q[a]['q1'])} – {_pct(q[a]['q3'])}</td></tr>" for a in names)
+    q, missing = t["quartiles"], t["missing"]
+    summary = "".join(
+        f"<tr><td>{_e(a)}</td><td class=num>{q[a]['n'] if a in q else 0}</td><td class=num>{len(missing[a])}</td>"
+        + (f"<td class=num>{_pct(q[a]['mean'])}</td><td class=num>{_pct(q[a]['median'])}</td>"
+           f"<td class=num>{_pct(q[a]['q1'])} – {_pct(q[a]['q3'])}</td>" if a in q else "<td></td>" * 3) + "</tr>"
+        for a in names)
     falling = sorted(t["change"].items(), key=lambda kv: (kv[1], kv[0]))[:15]
     heads = [_bi("学生", "student")] + [_e(a) for a in names] + [_bi("变化", "change") + " (pp)"]
 
     def row(sid: str) -> str:
         shares = t["shares"][sid]
-        return (f'<tr data-student="{_e(sid)}"><td>{_e(sid)}</td>' + "".join(f"<td class=num>{_pct(shares[a])}</td>" for a in names)
-                + f'<td class="num change">{100 * t["change"][sid]:+.1f}</td></tr>')
-    return (_table("trend-summary", [_bi("作业", "assignment"), _bi("平均", "mean"), _bi("中位数", "median"),
-                                     _bi("四分位", "quartiles")], summary)
+        change = t["change"].get(sid)
+        return (f'<tr data-student="{_e(sid)}"><td>{_e(sid)}</td>'
+                + "".join(f"<td class=num>{'—' if sid in missing[a] else _pct(shares[a])}</td>" for a in names)
+                + f'<td class="num change">{"" if change is None else f"{100 * change:+.1f}"}</td></tr>')
+    last = names[-1]
+    absent = ", ".join(_e(s) for s in missing[last][:60]) + (" …" if len(missing[last]) > 60 else "")
+    missing_label = _bi(f"{_e(last)} 未提交（{len(missing[last])} 人）：", f"no submission for {_e(last)} ({len(missing[last])}):")
+    return (_table("trend-summary", [_bi("作业", "assignment"), _bi("已提交", "submitted"), _bi("未提交", "missing"),
+                                     _bi("平均", "mean"), _bi("中位数", "median"), _bi("四分位", "quartiles")], summary)
+            + '<p>平均、中位数、四分位和变化只统计提交了的学生；“—”表示未提交。<span class="en">Mean, median, quartiles and '
+              'change count the students who submitted; "—" means no submission.</span></p>'
             + f'<h3>{_bi("下降最多的学生", "Largest drops since " + _e(names[-2]))}</h3>'
             + _table("trend-drops", heads, "".join(row(s) for s, _ in falling))
+            + (f'<p id="trend-missing">{missing_label} {absent}</p>' if missing[last] else "")
             + _details(_bi("全部学生", "every student"), _table("trend-table", heads, "".join(row(s) for s in sorted(t["shares"])))))
 
 

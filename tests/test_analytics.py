@@ -196,19 +196,28 @@ def test_statuses_and_roster_in_the_report(klass):
 
 
 def test_trend_across_assignments(klass):
-    """Is each student's trend the gradebook's share of the maximum on a01 and on a02 (0 where they did
-    not submit), with the class median per assignment?"""
+    """Is each student's trend the gradebook's share of the maximum on a01 and on a02 (0 and "missing" where
+    they did not submit), with the median of those who submitted, and the change only for students who
+    submitted both?"""
     trend, course = klass["data"]["trend"], klass["course"]
-    assert trend["assignments"] == ["a01_tensors", "a02_tensor_operations"]
-    t2 = truth(course.root, "a02_tensor_operations")
+    a1, a2 = "a01_tensors", "a02_tensor_operations"
+    assert trend["assignments"] == [a1, a2]
+    t2 = truth(course.root, a2)
     t1 = klass["truth"]
     assert set(trend["shares"]) == set(t1["final"]) | set(t2["final"])
     for sid, shares in trend["shares"].items():
-        assert shares["a01_tensors"] == pytest.approx(t1["final"].get(sid, 0) / t1["max"], abs=1e-6)
-        assert shares["a02_tensor_operations"] == pytest.approx(t2["final"].get(sid, 0) / t2["max"], abs=1e-6)
-    median = statistics.median(v["a02_tensor_operations"] for v in trend["shares"].values())
+        assert shares[a1] == pytest.approx(t1["final"].get(sid, 0) / t1["max"], abs=1e-6)
+        assert shares[a2] == pytest.approx(t2["final"].get(sid, 0) / t2["max"], abs=1e-6)
+    assert set(trend["missing"][a2]) == set(trend["shares"]) - set(t2["raw"]) and len(t2["raw"]) == 40
+    median = statistics.median(t2["final"][sid] / t2["max"] for sid in t2["raw"])
+    assert trend["quartiles"][a2]["median"] == pytest.approx(median, abs=1e-6)
     assert klass["data"]["drawn"]["trend"]["median"][1] == pytest.approx(100 * median, abs=1e-4)
-    assert 'id="trend-drops"' in klass["html"]
+    both = set(t1["raw"]) & set(t2["raw"])
+    assert set(trend["change"]) == both
+    for sid in both:
+        change = t2["final"][sid] / t2["max"] - t1["final"][sid] / t1["max"]
+        assert trend["change"][sid] == pytest.approx(change, abs=1e-5)
+    assert 'id="trend-drops"' in klass["html"] and 'id="trend-missing"' in klass["html"]
 
 
 # ------------------------------------------------------------------ no hidden value in the page
@@ -259,9 +268,14 @@ def hidden_values(assignment: str) -> set[str]:
     return found
 
 
+NUMBER = re.compile(r"(?<![\d.])-?\d+\.\d+(?!\d)")
+
+
 def leaks(text: str, secrets: set[str]) -> list[str]:
-    """The secrets that appear in ``text`` as a whole number (not inside a longer one)."""
-    return sorted(s for s in secrets if re.search(rf"(?<![\d.]){re.escape(s)}(?!\d)", text))
+    """The secrets that appear in ``text`` as a whole number (not inside a longer one), with or without sign."""
+    numbers = set(NUMBER.findall(text))
+    numbers |= {n.lstrip("-") for n in numbers}
+    return sorted(s for s in secrets if s in numbers or s.lstrip("-") in numbers)
 
 
 def test_no_hidden_value_in_the_report(klass, monkeypatch, tmp_path):
