@@ -20,7 +20,10 @@ It prints figures and exits non-zero only if the two make-grade runs disagree.
 
 ``--scheduler ADDRESS`` grades the make-grade rows on that Dask cluster instead (same table).
 ``--big-class`` adds rows for a Dask cluster started here (scheduler + 2 one-thread workers on
-127.0.0.1), a PostgreSQL gradebook (a temporary server, as in the tests) and both together.
+127.0.0.1): its first batch ("cold": each worker imports torch and plans the assignment once,
+as the local pool does in every run) and the next ("warm": a cluster keeps its graders warm
+between batches of the same assignment), a PostgreSQL gradebook (a temporary server, as in the
+tests) and both together. Peak memory then includes the scheduler's and workers' processes.
 
 ``--assignment pc1`` grades the classic test assignment of ``tests/classic/`` instead (no spec:
 plain asserts, an AUTOTEST, partial credit, written answers; correct, blank and partly wrong
@@ -63,15 +66,17 @@ def _pss_mib(pids) -> float:
     return total / 1024
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Run a command; return wall seconds, peak PSS of its process tree (MiB), the result."""
+def timed(command: list[str], cwd: Path, also: list[int] = ()) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Run a command; return wall seconds, peak PSS of its process tree (MiB) plus the trees of
+    the processes ``also`` (a Dask cluster's scheduler and workers), the result."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak, stop = [0.0], threading.Event()
 
     def sample():
         while not stop.wait(0.2):
-            peak[0] = max(peak[0], _pss_mib(descendants(proc.pid) | {proc.pid}))
+            pids = {proc.pid, *also}.union(*(descendants(p) for p in (proc.pid, *also)))
+            peak[0] = max(peak[0], _pss_mib(pids))
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     out, _ = proc.communicate()
@@ -94,13 +99,13 @@ def run_stock(root: Path, assignment: str) -> dict:
     return {"wall": wall, "peak": peak, "per": gaps, "ok": result.returncode == 0, "out": result.stdout}
 
 
-def run_ours(root: Path, assignment: str, workers: int, scheduler: str | None = None) -> dict:
+def run_ours(root: Path, assignment: str, workers: int, scheduler: str | None = None, also: list[int] = ()) -> dict:
     command = [sys.executable, "-m", "autograder", "grade", "--assignment", assignment, "--course", str(root)]
     if workers:
         command += ["--workers", str(workers)]
     if scheduler:
         command += ["--scheduler", scheduler]
-    wall, peak, result = timed(command, ROOT)
+    wall, peak, result = timed(command, ROOT, also)
     reports = [json.loads(p.read_text()) for p in (root / "reports" / assignment).glob("*/*.json")]
     batch = json.loads((root / "reports" / assignment / "batch.json").read_text())
     return {"wall": wall, "peak": peak, "per": [r["seconds"] for r in reports if "problems" in r and r["problems"]],
@@ -166,9 +171,10 @@ def compare(args, servers: ExitStack) -> int:
         pg = servers.enter_context(postgres())
         log = Path(tempfile.mkdtemp(prefix="bench-dask-")) / "cluster.log"
         cluster = servers.enter_context(dask_cluster({"w0": None, "w1": None}, log))
-        how.update({"Dask, 2 workers": (cluster.address, None), "PostgreSQL gradebook": (None, "bench_local"),
-                    "Dask + PostgreSQL": (cluster.address, "bench_dask")})
-        kinds += ["Dask, 2 workers", "PostgreSQL gradebook", "Dask + PostgreSQL"]
+        how.update({"Dask 2 workers, cold": (cluster.address, None), "Dask 2 workers, warm": (cluster.address, None),
+                    "PostgreSQL gradebook": (None, "bench_local"), "Dask + PostgreSQL": (cluster.address, "bench_dask")})
+        kinds += list(how)[2:]
+        cluster_pids = [cluster.scheduler.pid] + [w.pid for w in cluster.workers]
     for kind in kinds:
         scheduler, database = how.get(kind, (None, None))
         extra = f"\nc.CourseDirectory.db_url = {pg.fresh_database(database)!r}\n" if database else ""
@@ -177,7 +183,8 @@ def compare(args, servers: ExitStack) -> int:
             results[kind] = run_stock(roots[kind], args.assignment)
         else:
             workers = 1 if kind.endswith("=1") else args.workers
-            results[kind] = run_ours(roots[kind], args.assignment, workers, scheduler)
+            also = cluster_pids if scheduler and args.big_class else []
+            results[kind] = run_ours(roots[kind], args.assignment, workers, scheduler, also)
         if not results[kind]["ok"]:
             print(f"!! {kind} exited non-zero:\n{results[kind]['out'][-3000:]}")
     got = {k: scores(roots[k], args.assignment) for k in kinds}
@@ -203,6 +210,11 @@ def compare(args, servers: ExitStack) -> int:
           f" per submission in a worker: write job {phases['write'] * 1e3:.0f} ms, sandboxed run "
           f"{phases['run'] * 1e3:.0f} ms, judge {phases['judge'] * 1e3:.0f} ms; in the coordinator: nbgrader "
           f"prepare {b['prepare_seconds'] / total * 1e3:.0f} ms, record {b['record_seconds'] / total * 1e3:.0f} ms")
+    print("\nnbgrader bookkeeping in the coordinator, ms per submission (prepare / record):")
+    for kind in kinds[kinds.index("make grade"):]:
+        b = results[kind]["batch"]
+        print(f"  {kind:22s} {b['prepare_seconds'] / total * 1e3:5.0f} / {b['record_seconds'] / total * 1e3:5.0f}"
+              f"   ({b['workers']} workers{', ' + b['scheduler'] if b.get('scheduler') else ''})")
     for root in roots.values():
         shutil.rmtree(root, ignore_errors=True)
     return 0 if same else 1
