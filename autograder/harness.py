@@ -93,9 +93,11 @@ def problem_marker(function: str) -> str:
 TORCH_NAMESPACES = ("aten", "prims", "prim", "_c10d_functional", "c10d", "quantized", "debugprims")
 
 
-def _torch_names() -> dict[int, str]:
-    """id -> name of every public function torch, torch.nn.functional, Tensor, torch.special and
-    torch.linalg offer, taken when the harness is imported, before any student code."""
+def _torch_names() -> dict:
+    """function -> name of every public function torch, torch.nn.functional, Tensor, torch.special
+    and torch.linalg offer, taken when the harness is imported, before any student code. Keyed by
+    the object itself (they hash by identity), not by ``id()``: in the sandbox every ``id()`` call
+    is an audit event."""
     import torch.nn.functional as F
 
     names = {}
@@ -105,7 +107,10 @@ def _torch_names() -> dict[int, str]:
             value = getattr(owner, key, None)
             name = getattr(value, "__name__", key)
             if callable(value) and not isinstance(value, type):
-                names.setdefault(id(value), name if isinstance(name, str) else key)
+                try:
+                    names.setdefault(value, name if isinstance(name, str) else key)
+                except TypeError:  # unhashable: not a plain function
+                    pass
     return names
 
 
@@ -145,7 +150,10 @@ class CallRecorder(TorchFunctionMode):
         name = getattr(func, "__name__", None)
         if isinstance(name, str):
             self.calls.add(name)
-        original = TORCH_NAMES.get(id(func))  # its name before any student code ran: renaming it does not hide it
+        try:
+            original = TORCH_NAMES.get(func)  # its name before any student code ran: renaming it does not hide it
+        except TypeError:  # an unhashable "function" (handle_torch_function called by hand): no torch function
+            original = None
         if original is not None:
             self.calls.add(original)
         return func(*args, **(kwargs or {}))
@@ -490,13 +498,13 @@ def graph_nodes(result, inputs=(), limit: int = 10_000) -> list[str]:
 
     roots = list(result) if type(result) in (tuple, list) else [result]
     stack = [t.grad_fn for t in roots if type(t) in (torch.Tensor, torch.nn.Parameter) and t.grad_fn is not None]
-    seen = {id(t.grad_fn) for t in inputs if isinstance(t, torch.Tensor) and t.grad_fn is not None}
+    seen = {t.grad_fn for t in inputs if isinstance(t, torch.Tensor) and t.grad_fn is not None}  # not id(): audited
     names = set()
     while stack and len(seen) < limit:
         node = stack.pop()
-        if node is None or id(node) in seen:
+        if node is None or node in seen:
             continue
-        seen.add(id(node))
+        seen.add(node)
         if not isinstance(node, BackwardCFunction):
             names.add(type(node).__name__)
         stack += [n for n, _ in node.next_functions]

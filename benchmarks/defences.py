@@ -5,14 +5,16 @@
 One run, one machine, the answer key of one assignment as the submission (honest code: what
 every correct student pays). Two kinds of figure:
 
-* **toggled**: the sandboxed child's layers (``harness.DEFENCES``: audit hook, thread refusal,
-  integrity check, autograd-graph record, hiding the grader's modules, unlinking the job files,
-  the seal) are switched off one at a time in a fork of this process that runs the harness on
-  a real job folder (cells, then every problem's graded calls), as the warm worker's child
-  does, without the sandbox's walls (the same for every variant). Rounds run every variant in
-  a shuffled order; the cost is median(all on) - median(that one off) of the child's CPU time
-  (``wait4``), with the spread of the all-on runs beside it, so a cost smaller than the noise
-  reads as such.
+* **toggled, one child**: the layers that act while student code runs (audit hook and thread
+  refusal, autograd-graph record, top-level recording, integrity check) are switched on one at a
+  time inside ONE forked child that runs the key's cells and every graded call again and again
+  (``harness.run_cells`` + ``run_problem``, the work of ``harness.main``), variants in a shuffled
+  order each round; the audit hook, which cannot be removed, is installed last. The cost is the
+  median CPU time with the layer minus the median with none: the same process state for every
+  variant, so these differences are far steadier than separate runs.
+* **end to end**: a fresh fork running ``harness.main`` on a fresh job per run, every layer
+  (``harness.DEFENCES``) on vs every layer off: the whole cost as the sandboxed child pays it,
+  noisier; shown in the last line with the spread of each.
 * **direct**: the trusted side's checks (static review, sanitizer, seal check, bounded reads of
   the results, the name table) and the cheap syscalls (RLIMIT_NPROC), each timed alone, many
   times, median CPU time.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import random
 import resource
@@ -117,19 +120,97 @@ def check_results(plan, job: Path, seal_on: bool) -> None:
             raise RuntimeError("unsealed result with the seal on")
 
 
-def toggled(plan, cells, rounds: int) -> dict[str, list[float]]:
-    variants = {"all on": ()} | {f"{d} off": (d,) for d in TOGGLED} | {"all off": tuple(TOGGLED)}
+def end_to_end(plan, cells, rounds: int) -> dict[str, list[float]]:
+    """Every layer on vs every layer off, each a fresh fork running ``harness.main`` on a fresh
+    job, as the sandboxed child does: the whole cost as a grader pays it (noisier)."""
+    variants = {"all on": (), "all off": tuple(TOGGLED)}
     times: dict[str, list[float]] = {v: [] for v in variants}
     for _ in range(rounds):
-        order = list(variants)
-        random.shuffle(order)
-        for v in order:
+        for v in random.sample(list(variants), len(variants)):
             elapsed, job = harness_run(plan, cells, variants[v])
             try:
-                check_results(plan, job, "seal" not in variants[v])
+                check_results(plan, job, v == "all on")
             finally:
                 shutil.rmtree(job, ignore_errors=True)
             times[v].append(elapsed)
+    return times
+
+
+def in_one_child(plan, cells, rounds: int) -> dict[str, list[float]]:
+    """The layers that act while student code runs, toggled inside ONE forked child, so every
+    variant runs in the same process state: the key's cells and every graded call (the
+    harness's ``run_cells`` + ``run_problem``, the work of ``main``), each variant ``rounds``
+    times in a shuffled order; then the audit hook (which cannot be removed) is installed and
+    the bare and the all-on variants run again. CPU seconds per variant, back over a pipe."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            sys.stdout = sys.__stdout__ = open(1, "w", closefd=False)
+            sys.stderr = open(2, "w", closefd=False)
+            os.write(write_end, json.dumps(_layers(plan, cells, rounds)).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 1 << 16):
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    if not chunks:
+        raise RuntimeError("the measuring child died")
+    return json.loads(b"".join(chunks))
+
+
+def _layers(plan, cells, rounds: int) -> dict[str, list[float]]:
+    job = Path(tempfile.mkdtemp(prefix="defences-"))
+    seal = secrets.token_hex(16)
+    plan.write_job(job, cells, set(), list(plan.assignment.problems), None, seal)
+    spec = json.loads((job / "job.json").read_text())
+    arrays_in = harness.read_arrays(job / "inputs.bin")
+    progress, results = job / harness.PROGRESS, job / harness.RESULTS
+    stdout, stderr = sys.stdout, sys.stderr
+
+    def workload(guard, integrity: bool, graph: bool) -> float:
+        sys.stdout, sys.stderr = stdout, stderr  # run_cells wraps them again each time
+        t = clock()
+        check = harness.Integrity(vars(harness)) if integrity else None
+        namespace, _ = harness.run_cells(spec["cells"], set(), progress, results, seal, guard)
+        if check is not None:
+            check.check()
+        for problem in spec["problems"]:
+            harness.run_problem(problem, namespace, arrays_in, results, seal, guard, check, graph)
+        return clock() - t
+
+    variants = {"bare": (False, False, False), "graph": (False, False, True),
+                "top_level": (True, False, False), "integrity": (False, True, False)}
+    times: dict[str, list[float]] = {v: [] for v in [*variants, "audit", "all"]}
+    workload(harness.Guard(False), False, False)  # warm: first calls, caches
+    times["hide_harness"] = _hide(max(rounds, 5))
+    for _ in range(rounds):
+        for v in random.sample(list(variants), len(variants)):
+            top, integrity, graph = variants[v]
+            times[v].append(workload(harness.Guard(top), integrity, graph))
+    guard = harness.Guard(False)
+    harness.install_guard(guard, threads=True)  # from here on, for good
+    for _ in range(rounds):
+        times["audit"].append(workload(harness.Guard(False), False, False))
+        times["all"].append(workload(harness.Guard(True), True, True))
+    shutil.rmtree(job, ignore_errors=True)
+    return times
+
+
+def _hide(rounds: int) -> list[float]:
+    modules, times = dict(sys.modules), []
+    for _ in range(rounds):
+        t = clock()
+        harness.hide_harness()
+        times.append(clock() - t)
+        sys.modules.update(modules)
     return times
 
 
@@ -203,26 +284,37 @@ def main(argv=None) -> int:
     with harness.CallRecorder(), harness.OpRecorder():  # as harness.main does once per worker
         harness.torch.zeros(1) + 1
     console.print(f"[bold]{args.assignment}[/]: the answer key, {len(plan.assignment.problems)} problems, "
-                  f"{sum(len(p.wire) for p in plan.plans.values())} graded calls; {args.rounds} rounds of "
-                  f"{len(TOGGLED) + 2} variants")
-    times = toggled(plan, cells, args.rounds)
+                  f"{sum(len(p.wire) for p in plan.plans.values())} graded calls; {args.rounds} rounds")
+    layers = in_one_child(plan, cells, args.rounds)
+    whole = end_to_end(plan, cells, args.rounds)
     rows = direct(plan, copy.deepcopy(nb), cells, args.repeat)
-    on = times["all on"]
-    spread = 1000 * (statistics.quantiles(on, n=4)[2] - statistics.quantiles(on, n=4)[0]) if len(on) >= 4 else 0.0
+    bare = median_ms(layers["bare"])
+
+    def iqr(samples):
+        q = statistics.quantiles(samples, n=4) if len(samples) >= 4 else [0, 0, 0]
+        return 1000 * (q[2] - q[0])
+
     table = Table(title=f"Cost of each defence, CPU ms per submission ({args.assignment}, answer key) / 每项防御的开销")
     for col, kw in (("defence / 防御", {}), ("side", {}), ("what is measured", {"overflow": "fold"}),
                     ("ms / submission", {"justify": "right"}), ("how", {})):
         table.add_column(col, **kw)
-    for d, (side, what) in TOGGLED.items():
-        table.add_row(d, side, what, f"{median_ms(on) - median_ms(times[f'{d} off']):+.1f}", "toggled")
-    table.add_row("all sandbox layers", "sandbox", "every toggled layer at once",
-                  f"{median_ms(on) - median_ms(times['all off']):+.1f}", "toggled")
+    in_child = {"audit": ("audit", "audit hook (frames, gc, tracing, ctypes, processes, __code__) + thread refusal"),
+                "graph": ("graph", TOGGLED["graph"][1]), "top_level": ("top_level", TOGGLED["top_level"][1]),
+                "integrity": ("integrity", TOGGLED["integrity"][1] + " (snapshot + checks)")}
+    for key, (name, what) in in_child.items():
+        table.add_row(name, "sandbox", what, f"{median_ms(layers[key]) - bare:+.1f}", "toggled, one child")
+    table.add_row("all of them", "sandbox", "audit hook + threads + graph + top level + integrity together",
+                  f"{median_ms(layers['all']) - bare:+.1f}", "toggled, one child")
+    table.add_row("hide_harness", "sandbox", TOGGLED["hide_harness"][1],
+                  f"{median_ms(layers['hide_harness']):.3f}", "direct")
     for name, side, what, ms in rows:
         table.add_row(name, side, what, f"{ms:.3f}" if abs(ms) < 1 else f"{ms:.1f}", "direct")
     console.print(table)
-    console.print(f"harness run with every layer on: median {median_ms(on):.0f} CPU ms, interquartile range "
-                  f"{spread:.0f} ms over {len(on)} runs (a toggled cost below that is within the noise); "
-                  f"all off: {median_ms(times['all off']):.0f} ms. Benchmark took {time.perf_counter() - t0:.0f} s.")
+    console.print(f"cells + graded calls with no layer: median {bare:.0f} CPU ms (interquartile range "
+                  f"{iqr(layers['bare']):.1f} ms over {len(layers['bare'])} runs in one child). A whole harness run, "
+                  f"fresh fork each: every layer on {median_ms(whole['all on']):.0f} ms (IQR {iqr(whole['all on']):.0f}), "
+                  f"every layer off {median_ms(whole['all off']):.0f} ms (IQR {iqr(whole['all off']):.0f}). "
+                  f"Benchmark took {time.perf_counter() - t0:.0f} s.")
     return 0
 
 
