@@ -40,6 +40,14 @@ try:  # the Assignment List changes into it before anything is fetched
 except OSError:
     pass
 
+# Validate (the notebook toolbar, `nbgrader validate`) runs the student's notebook in a kernel with nbgrader's
+# Execute. Its defaults (IOPub output 4 s, kernel start 60 s, a cell 30 s) fail on a busy machine, e.g. a
+# JupyterHub whose students all press Validate at once; deploy/nbgrader_config.py sets the same for the Hub.
+# Validate 在繁忙的机器上也不应超时：放宽 nbgrader 执行 notebook 时的等待时间（Hub 的配置与此相同）。
+c.Execute.iopub_timeout = 60    # seconds for the outputs after a cell finished (default 4)
+c.Execute.startup_timeout = 180  # seconds for the kernel to start (default 60)
+c.Execute.timeout = 300          # seconds per cell (default 30); grading has its own limits (TrustedExecute)
+
 # RepairSubmission first: undo edited, duplicated, retyped or deleted nbgrader cells (stock
 # nbgrader would stop on several), then nbgrader's own sanitizers. 先修复被改动的评分单元格。
 c.Autograde.sanitize_preprocessors = [

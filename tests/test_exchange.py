@@ -101,18 +101,34 @@ def test_student_fetches_feedback_with_the_score(loop):
 
 
 def test_class_deployment_configs_load():
-    """Do deploy/jupyterhub_config.py and deploy/nbgrader_config.py load, pointing at one shared exchange?"""
+    """Do deploy/jupyterhub_config.py and deploy/nbgrader_config.py load, pointing at one shared exchange, with
+    the grader reachable for the instructor only?"""
     from types import SimpleNamespace
 
     from traitlets.config.loader import PyFileConfigLoader
     hub = PyFileConfigLoader("jupyterhub_config.py", path=str(ROOT / "deploy")).load_config()
     students = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT / "deploy")).load_config()
     assert hub.Spawner.default_url == "/lab" and "instructor" in hub.Authenticator.admin_users
+    assert hub.Spawner.cmd == ["/opt/course/bin/jupyterhub-singleuser"]
     assert students.Exchange.root == "/srv/nbgrader/exchange"
     assert students.CourseDirectory.course_id == Course(ROOT / "course").config.CourseDirectory.course_id
+    assert "ExchangeFactory" not in students  # names no grader class: a student's environment has none
     spawner = SimpleNamespace(user=SimpleNamespace(name="instructor"), environment={})
     hub.Spawner.pre_spawn_hook(spawner)
     assert spawner.environment["NBGRADER_EXCHANGE"] == students.Exchange.root
+    assert spawner.environment["PYTHONPATH"].endswith("/instructor/torch-first-principles")
     student = SimpleNamespace(user=SimpleNamespace(name="alice"), environment={})
     hub.Spawner.pre_spawn_hook(student)
-    assert student.environment == {}
+    assert student.environment == {"NBGRADER_EXCHANGE": students.Exchange.root, "JUPYTER_CONFIG_PATH": "/etc/jupyter"}
+
+
+def test_validate_waits_long_enough_on_a_shared_machine():
+    """Do the student and instructor configs give Validate more than nbgrader's 4 s IOPub timeout (which failed
+    on a loaded 2-core machine), and the same in both?"""
+    from nbgrader.preprocessors import Execute
+    from traitlets.config.loader import PyFileConfigLoader
+    hub = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT / "deploy")).load_config().Execute
+    course = Course(ROOT / "course").config.Execute
+    for key in ("iopub_timeout", "startup_timeout", "timeout"):
+        assert hub[key] == course[key] > Execute.class_traits()[key].default_value, key
+    assert course.iopub_timeout >= 60
