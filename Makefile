@@ -12,7 +12,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
 CHROMIUM ?= /usr/bin/chromium
-.PHONY: help setup lab editions demo test test-unit test-lessons test-browser solutions release grade feedback export \
+STUDENT_ENV := build/student-env
+.PHONY: help setup lab editions student-env demo test test-unit test-lessons test-browser test-hub solutions release grade feedback export \
 	release-exchange collect return-feedback roster clean
 
 help: ## list the targets / 列出所有目标
@@ -37,23 +38,35 @@ editions: $(STAMP) ## one-language lessons: build/editions/zh/ (中文版) and b
 
 # The formgrader reads course/nbgrader_config.py from the working directory, the Assignment List and
 # Validate from the Jupyter config path: both get the course-local exchange; students fetch into student/.
-lab: editions ## JupyterLab + nbgrader (Assignment List, Validate, Formgrader; 中文: Settings > Language) / 打开 JupyterLab
+# Notebooks run on the kernel of build/student-env (JUPYTER_PATH): the visible checks only, so neither
+# `import solutions` nor `import autograder.specs` (hidden cases) works there. 内核只能导入公开检查。
+lab: editions student-env ## JupyterLab + nbgrader (Assignment List, Validate, Formgrader; 中文: Settings > Language) / 打开 JupyterLab
 	mkdir -p student
-	cd course && JUPYTER_CONFIG_PATH=$(CURDIR)/course ../$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) \
+	cd course && JUPYTER_CONFIG_PATH=$(CURDIR)/course JUPYTER_PATH=$(CURDIR)/$(STUDENT_ENV) \
+		../$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) \
 		--ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root)
+
+student-env: $(STAMP) ## the Python of students' kernels: visible checks, no hidden cases, no answer key / 学生内核环境
+	$(BIN)/python -m autograder.student env $(STUDENT_ENV)
 
 demo: $(STAMP) ## release, grade 4 sample submissions, feedback, CSVs + class report / 完整演示评分流程
 	$(BIN)/python -m autograder demo
 
-test: test-unit test-lessons test-browser ## all tests: units, content, pipeline, answer key, nbval, browser / 全部测试
+test: test-unit test-lessons test-browser test-hub ## all tests: units, content, pipeline, answer key, nbval, browser / 全部测试
 
 test-unit: $(STAMP) ## unit, content, pipeline and exchange tests / 单元、内容、流程与交换测试
 	$(BIN)/python -m autograder.keygen --check
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --ignore=tests/browser tests
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --ignore=tests/browser --ignore=tests/hub tests
 
 test-browser: $(STAMP) ## JupyterLab clicked through in headless chromium (out/screenshots/) / 浏览器端到端测试
 	@test -x $(CHROMIUM) || echo "!! 未找到 $(CHROMIUM)：浏览器测试将被跳过（sudo apt-get install chromium） / $(CHROMIUM) not found: browser tests are SKIPPED (sudo apt-get install chromium)"
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -rs -n 0 --durations=5 tests/browser
+
+# One real JupyterHub with the deploy/ config, three Unix users it creates and removes, Validate and the exchange on a
+# busy machine. Needs root (useradd, spawning as other users); skipped with a message otherwise.
+test-hub: $(STAMP) ## a class on a real JupyterHub in chromium, a busy machine (root) / 真实 JupyterHub 与繁忙机器测试
+	@test "$$(id -u)" = 0 || echo "!! JupyterHub 测试需要 root，将被跳过 / the JupyterHub tests need root: SKIPPED"
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -rs -n 0 --durations=5 tests/hub
 
 test-lessons: $(STAMP) ## nbval: lesson outputs reproduce under the pinned torch / 课程输出可复现
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(NBVAL) notebooks

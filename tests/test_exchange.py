@@ -23,7 +23,11 @@ ASSIGNMENT = "a01_tensors"
 
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory):
-    top = tmp_path_factory.mktemp("exchange")
+    return run_loop(tmp_path_factory.mktemp("exchange"))
+
+
+def run_loop(top):
+    """The whole loop in ``top`` (also run on a busy machine by tests/hub/test_busy_machine.py)."""
     root = top / "course"
     root.mkdir()
     shutil.copy(ROOT / "course" / "nbgrader_config.py", root)
