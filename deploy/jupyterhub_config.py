@@ -10,7 +10,7 @@ and reaches the instructor's server through PYTHONPATH. 学生内核只能导入
 
 Install (as root, once; docs/INSTRUCTOR_GUIDE.md) / 安装（root，一次）:
     python3 -m venv /opt/course && /opt/course/bin/pip install -r requirements.txt
-    /opt/course/bin/python -m autograder.student install /opt/course   # run in the clone: the student part only
+    .venv/bin/python -m autograder.student install /opt/course  # in a clone after `make setup`: the student part
     install -d -m 1777 /srv/nbgrader/exchange                             # the shared exchange
     install -D -m 0644 deploy/nbgrader_config.py /etc/jupyter/nbgrader_config.py   # every user's nbgrader
     useradd -m -K HOME_MODE=0700 instructor; useradd -m -K HOME_MODE=0700 alice; ...  # Unix users = student ids
@@ -18,9 +18,9 @@ Install (as root, once; docs/INSTRUCTOR_GUIDE.md) / 安装（root，一次）:
 Students also see the Formgrader menu entry, which has no course to show them; to hide it, per student:
     jupyter labextension disable --level=user @jupyter/nbgrader:formgrader
 Run / 运行:  COURSE_STUDENTS=alice,bob /opt/course/bin/jupyterhub -f deploy/jupyterhub_config.py
-The instructor runs `/opt/course/bin/python -m autograder release-exchange|collect|grade|return-feedback
---assignment NAME` in ~/torch-first-principles/course (a terminal of their Hub server has the environment);
-students open Nbgrader > Assignment List.
+The instructor runs `make setup` once in ~/torch-first-principles, then `sudo make release-exchange|collect|grade|
+return-feedback ASSIGNMENT=NAME` there (a terminal of their Hub server has NBGRADER_EXCHANGE set; as root grading
+forks from warm workers, otherwise it uses bubblewrap, slower); students open Nbgrader > Assignment List.
 
 Settings a deployment may change through the environment (tests/hub/ starts this file as it is, with them):
 COURSE_STUDENTS, COURSE_INSTRUCTORS (comma-separated login names), COURSE_ENV (/opt/course),

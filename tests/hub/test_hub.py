@@ -139,6 +139,9 @@ try:
     out["visible check of a wrong answer"] = "passed"
 except CheckFailed:
     out["visible check of a wrong answer"] = "failed"
+for key, value in out.items():  # for the screenshot; the test reads the JSON line
+    if key != "cases":
+        print(("✔ " if value in ("PermissionError", "ImportError", "ok", "failed", True) else "✘ ") + f"{key}: {value}")
 print("PROBE" + json.dumps(out) + "END")
 '''
 
