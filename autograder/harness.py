@@ -365,6 +365,22 @@ def _codes(owner, found: set, depth: int = 0) -> None:
             _codes(value, found, 1)
 
 
+@functools.cache
+def frame_codes() -> frozenset:
+    """The code objects whose ``sys._getframe`` calls the guard allows (see FRAME_NAMING and
+    FRAME_TEXT): made once in the warm process (~10 ms), so no sandboxed child pays for it."""
+    import importlib
+    import traceback
+
+    allowed: set = set()
+    for name in FRAME_NAMING:
+        try:
+            _codes(importlib.import_module(name), allowed)
+        except ImportError:  # typing_extensions is optional
+            pass
+    return frozenset(allowed | {getattr(traceback, name).__code__ for name in FRAME_TEXT})
+
+
 class Guard:
     """What the audit hook refused, and where: in top-level cell ``cell[0]`` or in a graded call.
     Lives only in the harness's frames and in closures no student code can reach (the hook is in
@@ -389,18 +405,7 @@ def install_guard(guard: Guard, threads: bool = True) -> None:
     is replaced). Each refusal raises :class:`Refused` in the student's code and is kept in
     ``guard``. Installed after every import the harness and torch need (torch loads its
     libraries with ctypes at import)."""
-    import importlib
-
-    allowed: set = set()
-    for name in FRAME_NAMING:
-        try:
-            _codes(importlib.import_module(name), allowed)
-        except ImportError:  # typing_extensions is optional
-            pass
-    import traceback
-
-    allowed |= {getattr(traceback, name).__code__ for name in FRAME_TEXT}
-    allowed = frozenset(allowed)
+    allowed = frame_codes()
     getframe, events, frame_getters = sys._getframe, REFUSED_EVENTS, FRAME_GETTERS
     refused, cell = guard.refused, guard.cell
     busy = False

@@ -295,6 +295,7 @@ def preload() -> None:
         except Exception:  # noqa: BLE001 - optional (e.g. matplotlib); the child imports it if it can
             pass
     harness.make_shell()  # made, never used here: each child gets a pristine copy
+    harness.frame_codes()  # what the child's audit hook allows, found once here
     if threads() != 1:
         raise RuntimeError("making the shell started a thread; the warm process must stay single-threaded")
 

@@ -3,15 +3,17 @@
     .venv/bin/python benchmarks/defences.py [--assignment a07_classification_losses] [-r 9]
 
 One run, one machine, the answer key of one assignment as the submission (honest code: what
-every correct student pays). Two kinds of figure:
+every correct student pays). Four kinds of figure:
 
-* **toggled, one child**: the layers that act while student code runs (audit hook and thread
-  refusal, autograd-graph record, top-level recording, integrity check) are switched on one at a
-  time inside ONE forked child that runs the key's cells and every graded call again and again
-  (``harness.run_cells`` + ``run_problem``, the work of ``harness.main``), variants in a shuffled
-  order each round; the audit hook, which cannot be removed, is installed last. The cost is the
-  median CPU time with the layer minus the median with none: the same process state for every
-  variant, so these differences are far steadier than separate runs.
+* **toggled, one child**: the layers that act while student code runs (autograd-graph record,
+  top-level recording, integrity check) are switched on one at a time inside ONE forked child
+  that runs the key's cells and every graded call again and again (``harness.run_cells`` +
+  ``run_problem``, the work of ``harness.main``). Each round runs every variant back to back in
+  a shuffled order; a layer's cost is the median over rounds of its run minus that round's bare
+  run (paired: a machine slowing down over the rounds shifts both alike).
+* **counted, one child**: the audit hook cannot be removed once installed, so its cost is the
+  time to install it plus the audit events one run of that work raises times the hook's time
+  per event (each measured in that child).
 * **end to end**: a fresh fork running ``harness.main`` on a fresh job per run, every layer
   (``harness.DEFENCES``) on vs every layer off: the whole cost as the sandboxed child pays it,
   noisier; shown in the last line with the spread of each.
@@ -67,6 +69,11 @@ TOGGLED = {  # defence -> (where it acts, what it is)
 
 def median_ms(samples: list[float]) -> float:
     return 1000 * statistics.median(samples)
+
+
+def iqr_ms(samples: list[float]) -> float:
+    q = statistics.quantiles(samples, n=4) if len(samples) >= 4 else [0.0, 0.0, 0.0]
+    return 1000 * (q[2] - q[0])
 
 
 def timed(fn, repeat: int) -> float:
@@ -188,20 +195,51 @@ def _layers(plan, cells, rounds: int) -> dict[str, list[float]]:
 
     variants = {"bare": (False, False, False), "graph": (False, False, True),
                 "top_level": (True, False, False), "integrity": (False, True, False)}
-    times: dict[str, list[float]] = {v: [] for v in [*variants, "audit", "all"]}
     workload(harness.Guard(False), False, False)  # warm: first calls, caches
-    times["hide_harness"] = _hide(max(rounds, 5))
+    out: dict = {"hide_harness": _hide(max(rounds, 5))}
+    # each round runs every variant back to back: a layer's cost is its run minus that round's bare
+    # run, so a machine that slows down over the rounds shifts both alike
+    paired: dict[str, list[float]] = {v: [] for v in variants if v != "bare"}
+    bare: list[float] = []
     for _ in range(rounds):
+        got = {}
         for v in random.sample(list(variants), len(variants)):
             top, integrity, graph = variants[v]
-            times[v].append(workload(harness.Guard(top), integrity, graph))
+            got[v] = workload(harness.Guard(top), integrity, graph)
+        bare.append(got["bare"])
+        for v in paired:
+            paired[v].append(got[v] - got["bare"])
+    out.update(paired, bare=bare)
+    # the audit hook cannot be removed: its cost is counted instead, events x the hook's time per
+    # event, plus installing it (both measured here), the events counted on one run of the work
+    n = 20_000
+    counting = [False, 0]
+
+    def count(event, args):  # installed first: the guard refuses any hook added after it
+        if counting[0]:
+            counting[1] += 1
+
+    sys.addaudithook(count)
+    t = clock()
+    for _ in range(n):
+        sys.audit("defences.benchmark", 1)
+    before = (clock() - t) / n
+    t = clock()
     guard = harness.Guard(False)
     harness.install_guard(guard, threads=True)  # from here on, for good
-    for _ in range(rounds):
-        times["audit"].append(workload(harness.Guard(False), False, False))
-        times["all"].append(workload(harness.Guard(True), True, True))
+    install = clock() - t
+    t = clock()
+    for _ in range(n):
+        sys.audit("defences.benchmark", 1)
+    per_event = (clock() - t) / n - before
+    counting[0] = True
+    workload(harness.Guard(False), False, False)
+    counting[0] = False
+    events = counting[1]
+    out["audit"] = {"install": install, "per_event": per_event, "events": events,
+                    "cost": install + events * per_event}
     shutil.rmtree(job, ignore_errors=True)
-    return times
+    return out
 
 
 def _hide(rounds: int) -> list[float]:
@@ -289,29 +327,29 @@ def main(argv=None) -> int:
     whole = end_to_end(plan, cells, args.rounds)
     rows = direct(plan, copy.deepcopy(nb), cells, args.repeat)
     bare = median_ms(layers["bare"])
+    spread = {k: iqr_ms(layers[k]) for k in ("graph", "top_level", "integrity")}
 
-    def iqr(samples):
-        q = statistics.quantiles(samples, n=4) if len(samples) >= 4 else [0, 0, 0]
-        return 1000 * (q[2] - q[0])
-
+    iqr = iqr_ms
     table = Table(title=f"Cost of each defence, CPU ms per submission ({args.assignment}, answer key) / 每项防御的开销")
     for col, kw in (("defence / 防御", {}), ("side", {}), ("what is measured", {"overflow": "fold"}),
                     ("ms / submission", {"justify": "right"}), ("how", {})):
         table.add_column(col, **kw)
-    in_child = {"audit": ("audit", "audit hook (frames, gc, tracing, ctypes, processes, __code__) + thread refusal"),
-                "graph": ("graph", TOGGLED["graph"][1]), "top_level": ("top_level", TOGGLED["top_level"][1]),
-                "integrity": ("integrity", TOGGLED["integrity"][1] + " (snapshot + checks)")}
-    for key, (name, what) in in_child.items():
-        table.add_row(name, "sandbox", what, f"{median_ms(layers[key]) - bare:+.1f}", "toggled, one child")
-    table.add_row("all of them", "sandbox", "audit hook + threads + graph + top level + integrity together",
-                  f"{median_ms(layers['all']) - bare:+.1f}", "toggled, one child")
+    audit = layers["audit"]
+    table.add_row("audit", "sandbox", "audit hook (frames, gc, tracing, ctypes, processes, __code__) + thread refusal: "
+                  f"install {1000 * audit['install']:.1f} ms + {audit['events']} events x "
+                  f"{1e6 * audit['per_event']:.2f} µs", f"{1000 * audit['cost']:.1f}", "counted, one child")
+    for key in ("graph", "top_level", "integrity"):
+        what = TOGGLED[key][1] + (" (snapshot + checks)" if key == "integrity" else "")
+        table.add_row(key, "sandbox", what, f"{median_ms(layers[key]):+.1f}", "toggled, paired, one child")
     table.add_row("hide_harness", "sandbox", TOGGLED["hide_harness"][1],
                   f"{median_ms(layers['hide_harness']):.3f}", "direct")
     for name, side, what, ms in rows:
         table.add_row(name, side, what, f"{ms:.3f}" if abs(ms) < 1 else f"{ms:.1f}", "direct")
     console.print(table)
     console.print(f"cells + graded calls with no layer: median {bare:.0f} CPU ms (interquartile range "
-                  f"{iqr(layers['bare']):.1f} ms over {len(layers['bare'])} runs in one child). A whole harness run, "
+                  f"{iqr(layers['bare']):.1f} ms over {len(layers['bare'])} runs in one child); interquartile range of "
+                  f"the paired differences: " + ", ".join(f"{k} {v:.1f} ms" for k, v in spread.items())
+                  + ". A whole harness run, "
                   f"fresh fork each: every layer on {median_ms(whole['all on']):.0f} ms (IQR {iqr(whole['all on']):.0f}), "
                   f"every layer off {median_ms(whole['all off']):.0f} ms (IQR {iqr(whole['all off']):.0f}). "
                   f"Benchmark took {time.perf_counter() - t0:.0f} s.")
