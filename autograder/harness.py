@@ -381,6 +381,17 @@ def frame_codes() -> frozenset:
     return frozenset(allowed | {getattr(traceback, name).__code__ for name in FRAME_TEXT})
 
 
+@functools.cache
+def ctypes_codes() -> frozenset:
+    """torch.cuda's own functions: on a CUDA build, ``torch.cuda.device_count()`` asks NVML through
+    ctypes (``_raw_device_count_nvml``); a ctypes event with one of these on the stack is torch's."""
+    import torch.cuda
+
+    found: set = set()
+    _codes(torch.cuda, found)
+    return frozenset(found)
+
+
 class Guard:
     """What the audit hook refused, and where: in top-level cell ``cell[0]`` or in a graded call.
     Lives only in the harness's frames and in closures no student code can reach (the hook is in
@@ -405,7 +416,7 @@ def install_guard(guard: Guard, threads: bool = True) -> None:
     is replaced). Each refusal raises :class:`Refused` in the student's code and is kept in
     ``guard``. Installed after every import the harness and torch need (torch loads its
     libraries with ctypes at import)."""
-    allowed = frame_codes()
+    allowed, cuda = frame_codes(), ctypes_codes()
     getframe, events, frame_getters = sys._getframe, REFUSED_EVENTS, FRAME_GETTERS
     refused, cell = guard.refused, guard.cell
     busy = False
@@ -413,6 +424,24 @@ def install_guard(guard: Guard, threads: bool = True) -> None:
     def note(kind: str, event: str):
         refused.append({"kind": kind, "event": str(event)[:80], "cell": cell[0]})
         raise Refused(f"{event}: refused by the grader / 评分程序禁止此操作")
+
+    def torch_cuda_below() -> bool:
+        """Whether torch.cuda's own code made this ctypes call (within a few frames)."""
+        nonlocal busy
+        if busy:
+            return True
+        busy = True
+        try:
+            frame = getframe(2)  # the caller of the audited ctypes function
+            for _ in range(8):
+                if frame is None:
+                    return False
+                if frame.f_code in cuda:
+                    return True
+                frame = frame.f_back
+            return False
+        finally:
+            busy = False
 
     def hook(event, args):
         nonlocal busy
@@ -424,7 +453,7 @@ def install_guard(guard: Guard, threads: bool = True) -> None:
             elif event == "object.__setattr__":
                 if args[1] == "__code__":
                     note("code", "function.__code__")
-            elif event.startswith("ctypes."):
+            elif event.startswith("ctypes.") and not torch_cuda_below():
                 note("ctypes", event)
             return
         if event == "sys._getframe":

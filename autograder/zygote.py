@@ -296,6 +296,7 @@ def preload() -> None:
             pass
     harness.make_shell()  # made, never used here: each child gets a pristine copy
     harness.frame_codes()  # what the child's audit hook allows, found once here
+    harness.ctypes_codes()
     if threads() != 1:
         raise RuntimeError("making the shell started a thread; the warm process must stay single-threaded")
 

@@ -380,3 +380,13 @@ def test_answers_precomputed_at_top_level_are_flagged(engines):
     assert result.status == "ok" and any("linspace may not use" in f["what"] for f in report.review), report.review
     weak_report, weak = _grade(engines("top_level"), "a01_tensors", "linspace", PRECOMPUTED, cell)
     assert (weak.status, weak_report.review) == ("ok", []), weak_report.review
+
+
+def test_torch_cuda_may_use_ctypes_itself(engines):
+    """On a CUDA build ``torch.cuda.device_count()`` asks NVML through ctypes: torch's own call is
+    not refused (here, on any machine, the NVML probe itself; without NVML it raises OSError),
+    while the same ctypes call from the student's code is (see the refused-operation tests)."""
+    source = (SIG + "    try:\n        torch.cuda._raw_device_count_nvml()\n    except OSError:\n        pass\n"
+              + KEY_LINSPACE)
+    _, result = _grade(engines(), "a01_tensors", "linspace", source, None)
+    assert (result.status, result.score) == ("ok", result.points), [str(c.message) for c in result.cases]
