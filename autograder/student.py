@@ -248,6 +248,14 @@ def install(prefix: Path) -> Path:
     return package
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    """A hard link (instant, no space), or a copy where the two folders are on different file systems."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def make_env(dest: Path, base: Path | None = None, python: str | None = None, link: bool = False) -> Path:
     """A Python environment for student kernels: a venv that sees the packages of ``base`` (default: this
     environment's site-packages) as a plain folder, so their .pth files, among them this project's editable
@@ -278,7 +286,7 @@ def make_env(dest: Path, base: Path | None = None, python: str | None = None, li
     prefix = base.parents[2]  # <prefix>/lib/pythonX.Y/site-packages
     if link:
         shutil.rmtree(site)
-        shutil.copytree(base, site, copy_function=os.link, symlinks=True,
+        shutil.copytree(base, site, copy_function=_link_or_copy, symlinks=True,
                         ignore=lambda _, names: [n for n in names if n.startswith(EDITABLE)])
         paths = f"{package.parent}\n"
     else:
@@ -288,7 +296,7 @@ def make_env(dest: Path, base: Path | None = None, python: str | None = None, li
         if (prefix / sub).is_dir():
             (dest / sub).parent.mkdir(parents=True, exist_ok=True)
             if link:
-                shutil.copytree(prefix / sub, dest / sub, copy_function=os.link, symlinks=True)
+                shutil.copytree(prefix / sub, dest / sub, copy_function=_link_or_copy, symlinks=True)
             else:
                 (dest / sub).symlink_to(prefix / sub)
     python = dest / "bin" / "python"
