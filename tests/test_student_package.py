@@ -5,6 +5,7 @@ answer key; `make lab`'s kernel has nothing else.
 """
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 
@@ -107,6 +108,11 @@ def test_make_lab_kernel_is_the_student_environment(env):
     assert f"JUPYTER_PATH={ROOT}/build/student-env" in dry
     spec = json.loads((env / "kernels" / "python3" / "kernel.json").read_text())
     assert spec["argv"][0] == str(env / "bin" / "python")
+    listed = subprocess.run([str(ROOT / ".venv" / "bin" / "jupyter") if (ROOT / ".venv").is_dir() else "jupyter",
+                             "kernelspec", "list", "--json"], env={**os.environ, "JUPYTER_PATH": str(env)},
+                            capture_output=True, text=True, timeout=60)
+    # with make lab's JUPYTER_PATH, "python3" (the name every notebook asks for) is the student environment's
+    assert json.loads(listed.stdout)["kernelspecs"]["python3"]["resource_dir"] == str(env / "kernels" / "python3")
 
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager

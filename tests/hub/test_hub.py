@@ -22,7 +22,7 @@ import pytest
 from autograder import demo, specs
 from browser.test_lab import menu, notebook, wait_kernel_idle
 
-from .conftest import ASSIGNMENT, ROOT
+from .conftest import ASSIGNMENT, ROOT, SHOTS
 
 pytestmark = pytest.mark.hub
 MINUTE = 60_000
@@ -61,7 +61,7 @@ def fetch_and_open(page, shot, prefix: str):
     return nb
 
 
-def type_answers(page, nb, answers: dict[str, str]):
+def type_answers(page, nb, answers: dict[str, str], shot, prefix: str):
     for grade_id, source in answers.items():
         cell = nb.locator(".jp-CodeCell", has_text=f"def {grade_id.removeprefix('sol_')}(").first
         cell.scroll_into_view_if_needed()
@@ -70,6 +70,7 @@ def type_answers(page, nb, answers: dict[str, str]):
         page.keyboard.press("Delete")
         page.keyboard.insert_text(source)
     page.keyboard.press("Control+S")
+    shot(page, f"{prefix}_solved")
     page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-mod-dirty").wait_for(state="detached", timeout=MINUTE)
 
 
@@ -213,7 +214,7 @@ def test_a_class_on_jupyterhub(hub, browser, shot):
         contexts.append(ctx)
         nb = fetch_and_open(page_a, shot, "05_ada")
         assert (users.home("ada") / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
-        type_answers(page_a, nb, key)
+        type_answers(page_a, nb, key, shot, "06_ada")
         validation_a = validate_and_submit(page_a, nb, shot, "06_ada")
         assert "passes all the tests" in validation_a, validation_a
 
@@ -221,7 +222,7 @@ def test_a_class_on_jupyterhub(hub, browser, shot):
         ctx, page_b = login(browser, hub, "bo", shot, "07_bo")
         contexts.append(ctx)
         nb = fetch_and_open(page_b, shot, "08_bo")
-        type_answers(page_b, nb, dict(list(key.items())[:SOLVED_BY_BO]))
+        type_answers(page_b, nb, dict(list(key.items())[:SOLVED_BY_BO]), shot, "09_bo")
         validation_b = validate_and_submit(page_b, nb, shot, "09_bo")
         assert "passes all the tests" not in validation_b, validation_b
 
@@ -297,7 +298,10 @@ def test_a_class_on_jupyterhub(hub, browser, shot):
             shot(page, f"{prefix}_feedback_score")
         assert scores == {"ada": 10.0, "bo": score_b}, scores
         hub.scores = scores
-        print(json.dumps({"timings_s": hub.timings, "scores": scores, "isolation": found}, indent=1))
+        summary = json.dumps({"timings_s": hub.timings, "scores": scores, "isolation": found,
+                              "weakened (homes 0755)": weak}, indent=1, ensure_ascii=False)
+        (SHOTS / "summary.json").write_text(summary, encoding="utf-8")
+        print(summary)
     except BaseException:
         for i, ctx in enumerate(contexts):  # what each browser showed when it failed, for CI artifacts
             for j, page in enumerate(ctx.pages):
