@@ -42,7 +42,7 @@ HOSTILE_CELLS = [
     "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError as e:\n    print(e)\n",
     "import time\ntime.sleep(2)\n",
     "try:\n    hog = bytearray(1 << 42)\nexcept MemoryError:\n    print('no memory for you')\n",
-    "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+    "import os\nwhile True:\n    try:\n        os.fork()\n    except Exception:  # OSError (no process left) or the guard's refusal\n        pass\n",
 ]
 
 
