@@ -34,11 +34,16 @@ class _Engines:
     def __call__(self, url, **kwargs):
         key = (str(url), tuple(sorted(kwargs.items())))
         if key not in self.made:
-            self.made[key] = self.create(url, **kwargs)
+            engine = self.create(url, **kwargs)
+            # Gradebook.close() disposes its engine, i.e. closes the pooled connections: kept for
+            # the batch instead (a new PostgreSQL connection per open costs a server process)
+            engine.dispose = lambda close=True: None
+            self.made[key] = engine
         return self.made[key]
 
     def dispose(self) -> None:
         for engine in self.made.values():
+            del engine.dispose  # back to the class's method
             engine.dispose()
 
 

@@ -40,7 +40,6 @@ from distributed import Client, WorkerPlugin, get_worker
 
 from autograder import sandbox
 from autograder.engine import Done, Job, LocalEngine
-from autograder.grade import assignment_files
 from autograder.results import OPEN_STUDENT_FILE, NotebookReport
 
 PLUGIN = "autograder-warm-grader"
@@ -61,6 +60,7 @@ def pack_files(folder: str | None) -> dict[str, bytes]:
     """The assignment's files beside the notebook, by value (same rules as a local job's copy)."""
     if not folder:
         return {}
+    from autograder.grade import assignment_files  # here, not at import: a Dask worker never needs torch itself
     packed = {}
     for src, rel in assignment_files(Path(folder)):
         with os.fdopen(os.open(src, OPEN_STUDENT_FILE), "rb") as f:
