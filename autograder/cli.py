@@ -56,7 +56,8 @@ def run_demo(out: Path, assignment: str) -> int:
         if not o.ok:
             console.print(f"  [yellow]{o.student}[/yellow]: {o.reason.zh} / {o.reason.en}")
     console.rule("4. feedback / 反馈")
-    course.feedback(assignment, outcomes)
+    if course.feedback(assignment, outcomes):
+        console.print("[red]feedback failed for some students (above) / 部分学生的反馈生成失败（见上）[/red]")
     pages = sorted((course_root / "feedback").rglob("*.html"))
     for p in pages:
         console.print(f"  {shown(p)}")
@@ -179,8 +180,9 @@ def main(argv=None) -> int:
         console.print(course.summary(args.assignment))
     elif args.step == "feedback":
         from autograder.pipeline import Outcome
-        course.feedback(args.assignment, [Outcome(s, True) for s in course.submitted(args.assignment)
-                                          if course.unreadable_reason(args.assignment, s) is None])
+        if course.feedback(args.assignment, [Outcome(s, True) for s in course.submitted(args.assignment)
+                                             if course.unreadable_reason(args.assignment, s) is None]):
+            return 1
     elif args.step == "export":
         t0 = time.time()
         try:

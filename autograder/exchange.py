@@ -104,9 +104,11 @@ class Instructor:
         """generate_feedback for every graded submission, then release_feedback to the exchange."""
         graded = [s for s in self.course.submitted(assignment)
                   if (self.course.root / "autograded" / s / assignment).is_dir()]
-        self.course.feedback(assignment, [Outcome(s, True) for s in graded])
+        failed = self.course.feedback(assignment, [Outcome(s, True) for s in graded])
         with self.course.here():
             _run(self._app("ReleaseFeedback", assignment), "release_feedback")
+        if failed:  # the others' feedback is released; these students' is not there to fetch
+            raise ExchangeStepError(f"没有为这些学生生成反馈 / no feedback was generated for: {', '.join(failed)}")
         return sorted((self.exchange_root / self.course.coursedir.course_id / "feedback").glob("*.html"))
 
 

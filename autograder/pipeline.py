@@ -268,12 +268,17 @@ class Course:
             page.write_text(ERROR_PAGE.format(title=html.escape(name), zh=html.escape(reason.zh),
                                               en=html.escape(reason.en)), encoding="utf-8")
 
-    def feedback(self, assignment: str, outcomes: list[Outcome]) -> None:
+    def feedback(self, assignment: str, outcomes: list[Outcome]) -> list[str]:
+        """nbgrader's generate_feedback for each graded student; returns those it failed for
+        (each said on the console), so a caller can exit non-zero instead of claiming success."""
+        failed = []
         for o in track([o for o in outcomes if o.ok], description="feedback", console=console):
             with self.here():
                 result = self.api.generate_feedback(assignment, o.student, force=True)
             if not result["success"]:
-                console.print(f"[red]feedback failed for {o.student}[/red]: {result.get('error')}")
+                failed.append(o.student)
+                console.print(f"[red]feedback failed for {o.student} / 反馈生成失败[/red]: {result.get('error')}")
+        return failed
 
     # ------------------------------------------------------------------ results
 

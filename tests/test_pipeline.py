@@ -98,3 +98,18 @@ def test_failed_regrade_does_not_leave_the_old_score(graded):
         nb_path.write_bytes(good)
         course.grade(ASSIGNMENT, ["ada"])
     assert scores(course)["ada"]["score"] == 10
+
+
+def test_a_failed_feedback_page_makes_make_feedback_fail(graded, tmp_path):
+    """`make feedback` exits 1 and names the student when nbgrader's generate_feedback fails for
+    one (here: their graded notebook is no longer a notebook), instead of reporting success."""
+    from autograder.cli import main as cli
+    course, outcomes = graded
+    copy = tmp_path / "course"
+    shutil.copytree(course.root, copy)
+    student = next(s for s, o in outcomes.items() if o.ok)
+    broken = copy / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    broken.chmod(0o644)
+    broken.write_text("not a notebook", encoding="utf-8")
+    assert cli(["feedback", "--course", str(copy), "--assignment", ASSIGNMENT]) == 1
+    assert Course(copy).feedback(ASSIGNMENT, list(outcomes.values())) == [student]
