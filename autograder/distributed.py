@@ -28,18 +28,16 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
 import tempfile
 import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
 
 from distributed import Client, WorkerPlugin, get_worker
 
 from autograder import sandbox
-from autograder.engine import Done, Job, LocalEngine
+from autograder.engine import Done, Job, LocalEngine, Reports
 from autograder.results import OPEN_STUDENT_FILE, NotebookReport
 
 PLUGIN = "autograder-warm-grader"
@@ -141,7 +139,7 @@ def grade_task(task: dict) -> dict:
     return _plugin().grade(task)
 
 
-class DaskEngine:
+class DaskEngine(Reports):
     """The same interface as :class:`~autograder.engine.LocalEngine` (submit, completed, info,
     abort, close), on the workers of the Dask cluster at ``address``."""
 
@@ -163,8 +161,7 @@ class DaskEngine:
         if not states or any(s is None or json.dumps(s["settings"]) != json.dumps(plugin.settings())
                                 for s in states.values()):
             self.client.register_plugin(plugin, name=PLUGIN)  # else every worker is already warm for this batch
-        self.done: queue.Queue = queue.Queue()
-        self.pending = 0
+        super().__init__()
         self.futures: set = set()
         self.aborting = False
         self._info: dict | None = None
@@ -230,15 +227,6 @@ class DaskEngine:
             return
         report = NotebookReport.from_dict(answer["report"]) if answer["report"] else None
         self.done.put(Done(job, report, answer["error"], answer["worker"]))
-
-    def completed(self, block: bool = True) -> Iterator[Done]:
-        while self.pending:
-            try:
-                done = self.done.get(block=block)
-            except queue.Empty:
-                return
-            self.pending -= 1
-            yield done
 
     def abort(self) -> None:
         """Ctrl-C: cancel what is queued or running; nothing more is recorded."""

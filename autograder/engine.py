@@ -201,7 +201,26 @@ class Worker:
         self.channel = self.reader = self.writer = None
 
 
-class LocalEngine:
+class Reports:
+    """Finished jobs, as both engines hand them back: ``submit`` counts one in, ``completed``
+    yields each :class:`Done` as it arrives until every submitted job has one."""
+
+    def __init__(self):
+        self.done: queue.Queue = queue.Queue()
+        self.pending = 0
+
+    def completed(self, block: bool = True) -> Iterator[Done]:
+        """Finished jobs as they come; without ``block``, only those already finished."""
+        while self.pending:
+            try:
+                done = self.done.get(block=block)
+            except queue.Empty:
+                return
+            self.pending -= 1
+            yield done
+
+
+class LocalEngine(Reports):
     """``workers`` warm workers (default: one per core) sharing one queue of jobs."""
 
     def __init__(self, workers: int | None = None, path: str = "auto", log_path: Path | None = None,
@@ -218,8 +237,7 @@ class LocalEngine:
         if template is None:
             self.log = open(log_path, "a", encoding="utf-8") if log_path else None
         self.jobs: queue.Queue = queue.Queue()
-        self.done: queue.Queue = queue.Queue()
-        self.pending = 0
+        super().__init__()
         self._ids = itertools.count()
         self._lock = threading.Lock()
         self._serving = self.size  # workers still able to take jobs
@@ -301,16 +319,6 @@ class LocalEngine:
                 self.done.put(Done(job, None, f"no grading worker could start: {self._failure}"))
                 return
         self.jobs.put(job)
-
-    def completed(self, block: bool = True) -> Iterator[Done]:
-        """Finished jobs as they come; without ``block``, only those already finished."""
-        while self.pending:
-            try:
-                done = self.done.get(block=block)
-            except queue.Empty:
-                return
-            self.pending -= 1
-            yield done
 
     def grade_all(self, jobs: list[Job]) -> list[Done]:
         for j in jobs:
